@@ -1,0 +1,32 @@
+package dev.adit.config;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One listening socket. A plain listener speaks HTTP/1.1 and h2c (prior knowledge and
+ * {@code Upgrade: h2c}); a TLS listener negotiates h2 or http/1.1 with ALPN.
+ *
+ * @param name         {@code http} or {@code https}, used in messages and logs
+ * @param enabled      whether the listener is opened
+ * @param host         address to bind, a literal or a name
+ * @param port         port to bind, 0 for any free port
+ * @param certChain    PEM certificate chain (TLS only); empty means a development certificate
+ * @param privateKey   PEM private key matching the chain (TLS only)
+ */
+public record ListenerConfig(String name, boolean enabled, String host, int port, Optional<Path> certChain, Optional<Path> privateKey)
+{
+    public ListenerConfig
+    {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(certChain, "certChain");
+        Objects.requireNonNull(privateKey, "privateKey");
+    }
+
+    public boolean isTls()
+    {
+        return "https".equals(name);
+    }
+}

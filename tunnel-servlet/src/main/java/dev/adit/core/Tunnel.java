@@ -1,0 +1,316 @@
+package dev.adit.core;
+
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.adit.config.TunnelConfig;
+import org.eclipse.jetty.io.ByteBufferPool;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A tunnel: two endpoints joined by two {@link Pipe}s, one per direction.
+ *
+ * <p>Life cycle: the creator makes the upstream and downstream {@link Connection}s with
+ * {@link #newUpstreamConnection} and {@link #newDownstreamConnection} and lets Jetty open them
+ * (the client connector opens the upstream one, the response upgrade the downstream one). When
+ * both are open the tunnel starts: timeouts are armed, {@link TunnelListener#onOpened} fires and
+ * both pipes run. It ends exactly once, either cleanly when both directions have seen end of
+ * input (half-close is per direction), or abortively on a reset, a failure, the idle timeout or
+ * the maximum duration; then {@link TunnelListener#onClosed} fires. A failure on one side is
+ * propagated to the other as a reset ({@link EndPointAborter}).</p>
+ *
+ * <p>A tunnel that never started is released with {@link #dispose}: no listener events.</p>
+ *
+ * <p>Thread safety: all methods may be called from any thread; state changes are atomic.</p>
+ */
+public final class Tunnel implements TunnelInfo
+{
+    private static final Logger LOG = LoggerFactory.getLogger(Tunnel.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private enum State
+    {
+        NEW, OPEN, CLOSED
+    }
+
+    private final String id = Long.toString(IDS.incrementAndGet(), 36);
+    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
+    private final AtomicInteger openedConnections = new AtomicInteger();
+    private final AtomicInteger completedPipes = new AtomicInteger();
+    private final String authority;
+    private final String protocol;
+    private final TunnelConfig config;
+    private final ByteBufferPool pool;
+    private final Scheduler scheduler;
+    private final TunnelListener listener;
+    private final Instant startTime = Instant.now();
+    private volatile TunnelConnection downstream;
+    private volatile TunnelConnection upstream;
+    private volatile Pipe toUpstream;
+    private volatile Pipe toDownstream;
+    private volatile Scheduler.Task maxDurationTask;
+
+    public Tunnel(String authority, String protocol, TunnelConfig config, ByteBufferPool pool, Scheduler scheduler, TunnelListener listener)
+    {
+        this.authority = Objects.requireNonNull(authority);
+        this.protocol = Objects.requireNonNull(protocol);
+        this.config = Objects.requireNonNull(config);
+        this.pool = Objects.requireNonNull(pool);
+        this.scheduler = Objects.requireNonNull(scheduler);
+        this.listener = Objects.requireNonNull(listener);
+    }
+
+    /**
+     * @param endPoint the client's side: a socket for HTTP/1.1, a stream for HTTP/2
+     * @param aborter  how to reset that side when the tunnel fails
+     * @return the connection to install on the endpoint (Jetty's upgrade attribute)
+     */
+    public Connection newDownstreamConnection(EndPoint endPoint, Executor executor, EndPointAborter aborter)
+    {
+        if (downstream != null)
+            throw new IllegalStateException("downstream already set on " + this);
+        downstream = new TunnelConnection(this, TunnelConnection.Side.DOWNSTREAM, endPoint, executor, aborter);
+        return downstream;
+    }
+
+    /**
+     * @param endPoint the target's side, a connected socket
+     * @return the connection to install on it; it waits for the tunnel to start before reading
+     */
+    public Connection newUpstreamConnection(EndPoint endPoint, Executor executor, EndPointAborter aborter)
+    {
+        if (upstream != null)
+            throw new IllegalStateException("upstream already set on " + this);
+        upstream = new TunnelConnection(this, TunnelConnection.Side.UPSTREAM, endPoint, executor, aborter);
+        return upstream;
+    }
+
+    void onConnectionOpened(TunnelConnection connection)
+    {
+        if (openedConnections.incrementAndGet() == 2)
+            start();
+    }
+
+    private void start()
+    {
+        if (!state.compareAndSet(State.NEW, State.OPEN))
+            return;
+        int bufferSize = config.bufferSize().toIntBytes();
+        toUpstream = new Pipe(downstream, upstream, pool, bufferSize);
+        toDownstream = new Pipe(upstream, downstream, pool, bufferSize);
+        // The tunnel's idle timeout replaces the connector's (HTTP/1.1) or the stream's (HTTP/2).
+        long idleMillis = config.idleTimeout().toMillis();
+        downstream.getEndPoint().setIdleTimeout(idleMillis);
+        upstream.getEndPoint().setIdleTimeout(idleMillis);
+        Duration max = config.maxDuration();
+        if (!max.isZero())
+            maxDurationTask = scheduler.schedule(this::onMaxDuration, max.toMillis(), TimeUnit.MILLISECONDS);
+        if (LOG.isDebugEnabled())
+            LOG.debug("tunnel {} opened {} -> {} ({})", id, downstreamRemoteAddress(), upstreamAddress(), authority);
+        notifyOpened();
+        toUpstream.iterate();
+        toDownstream.iterate();
+    }
+
+    void onPipeCompleted(Pipe pipe)
+    {
+        if (LOG.isDebugEnabled())
+            LOG.debug("tunnel {} {} finished after {} bytes", id, pipe.source().side(), pipe.bytes());
+        if (completedPipes.incrementAndGet() == 2 && state.compareAndSet(State.OPEN, State.CLOSED))
+        {
+            cancelMaxDuration();
+            downstream.getEndPoint().close();
+            upstream.getEndPoint().close();
+            notifyClosed(TunnelFailure.COMPLETED, null);
+        }
+    }
+
+    void onPipeFailed(Pipe pipe, Throwable cause)
+    {
+        TunnelConnection culprit = pipe.culpritOf(cause);
+        TunnelFailure outcome = cause instanceof TimeoutException ? TunnelFailure.IDLE_TIMEOUT : resetOf(culprit);
+        abort(outcome, cause, outcome == TunnelFailure.IDLE_TIMEOUT ? null : culprit);
+    }
+
+    void onIdleTimeout(TunnelConnection connection, TimeoutException timeout)
+    {
+        abort(TunnelFailure.IDLE_TIMEOUT, timeout, null);
+    }
+
+    void onConnectionClosed(TunnelConnection connection, Throwable cause)
+    {
+        // Closed underneath us (server stop, HTTP/2 session gone), or by our own close/abort.
+        if (state.get() == State.OPEN)
+            abort(resetOf(connection), cause, connection);
+        else if (state.get() == State.NEW)
+            dispose(cause);
+    }
+
+    private void onMaxDuration()
+    {
+        abort(TunnelFailure.MAX_DURATION, new TimeoutException("maximum duration " + config.maxDuration() + " reached"), null);
+    }
+
+    private static TunnelFailure resetOf(TunnelConnection connection)
+    {
+        return connection.side() == TunnelConnection.Side.DOWNSTREAM ? TunnelFailure.DOWNSTREAM_RESET : TunnelFailure.UPSTREAM_RESET;
+    }
+
+    /**
+     * Ends an open tunnel abortively, resetting both sides (timeouts, shutdown). Internally a
+     * failure on one side closes that side (it is already broken) and resets the other, so that
+     * its peer does not mistake the failure for a clean end.
+     */
+    public void abort(TunnelFailure outcome, Throwable cause)
+    {
+        abort(outcome, cause, null);
+    }
+
+    private void abort(TunnelFailure outcome, Throwable cause, TunnelConnection culprit)
+    {
+        if (!state.compareAndSet(State.OPEN, State.CLOSED))
+            return;
+        cancelMaxDuration();
+        if (LOG.isDebugEnabled())
+            LOG.debug("tunnel {} aborted: {}", id, outcome.code(), cause);
+        for (TunnelConnection side : new TunnelConnection[]{downstream, upstream})
+        {
+            if (side == culprit)
+                side.getEndPoint().close(cause);
+            else
+                side.aborter().abort(side.getEndPoint(), cause);
+        }
+        toUpstream.abort(cause);
+        toDownstream.abort(cause);
+        notifyClosed(outcome, cause);
+    }
+
+    /**
+     * Releases a tunnel that never started (the response could not be sent, or the client went
+     * away during setup): closes whatever side exists. No listener events.
+     */
+    public void dispose(Throwable cause)
+    {
+        if (!state.compareAndSet(State.NEW, State.CLOSED))
+            return;
+        if (LOG.isDebugEnabled())
+            LOG.debug("tunnel {} disposed before start", id, cause);
+        if (upstream != null)
+            upstream.getEndPoint().close(cause);
+        if (downstream != null)
+            downstream.getEndPoint().close(cause);
+    }
+
+    public boolean isOpen()
+    {
+        return state.get() == State.OPEN;
+    }
+
+    private void cancelMaxDuration()
+    {
+        Scheduler.Task task = maxDurationTask;
+        if (task != null)
+            task.cancel();
+    }
+
+    private void notifyOpened()
+    {
+        try
+        {
+            listener.onOpened(this);
+        }
+        catch (Throwable x)
+        {
+            LOG.warn("tunnel {}: listener {} failed in onOpened", id, listener, x);
+        }
+    }
+
+    private void notifyClosed(TunnelFailure outcome, Throwable cause)
+    {
+        try
+        {
+            listener.onClosed(this, outcome, cause);
+        }
+        catch (Throwable x)
+        {
+            LOG.warn("tunnel {}: listener {} failed in onClosed", id, listener, x);
+        }
+    }
+
+    @Override
+    public String id()
+    {
+        return id;
+    }
+
+    @Override
+    public String authority()
+    {
+        return authority;
+    }
+
+    @Override
+    public String protocol()
+    {
+        return protocol;
+    }
+
+    @Override
+    public SocketAddress downstreamRemoteAddress()
+    {
+        TunnelConnection c = downstream;
+        return c == null ? null : c.getEndPoint().getRemoteSocketAddress();
+    }
+
+    @Override
+    public SocketAddress downstreamLocalAddress()
+    {
+        TunnelConnection c = downstream;
+        return c == null ? null : c.getEndPoint().getLocalSocketAddress();
+    }
+
+    @Override
+    public SocketAddress upstreamAddress()
+    {
+        TunnelConnection c = upstream;
+        return c == null ? null : c.getEndPoint().getRemoteSocketAddress();
+    }
+
+    @Override
+    public Instant startTime()
+    {
+        return startTime;
+    }
+
+    @Override
+    public long bytesFromDownstream()
+    {
+        Pipe p = toUpstream;
+        return p == null ? 0 : p.bytes();
+    }
+
+    @Override
+    public long bytesFromUpstream()
+    {
+        Pipe p = toDownstream;
+        return p == null ? 0 : p.bytes();
+    }
+
+    @Override
+    public String toString()
+    {
+        return "Tunnel[%s,%s,%s,up=%d,down=%d]".formatted(id, authority, state.get(), bytesFromDownstream(), bytesFromUpstream());
+    }
+}

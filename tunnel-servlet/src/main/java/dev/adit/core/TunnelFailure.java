@@ -1,0 +1,58 @@
+package dev.adit.core;
+
+/**
+ * Every way a tunnel can fail or end, classified once. Failures before the tunnel exists carry
+ * the HTTP status the client gets (RFC 9110 §9.3.6 leaves the choice to the proxy; these follow
+ * Envoy and squid); after it exists there is no status, only a reset or a close.
+ */
+public enum TunnelFailure
+{
+    /** The CONNECT target is not a valid {@code host:port}. */
+    MALFORMED_TARGET(400, "malformed_target"),
+    /** Bytes arrived before the 200 and the configuration rejects early data. */
+    EARLY_DATA_REJECTED(400, "early_data_rejected"),
+    /** The destination policy refused the target's name or address. */
+    DENIED(403, "denied"),
+    /** The target's name did not resolve. */
+    DNS_FAILURE(502, "dns_failure"),
+    /** The target refused the connection or was unreachable. */
+    CONNECT_FAILED(502, "connect_failed"),
+    /** The target did not answer the connect within the connect timeout. */
+    CONNECT_TIMEOUT(504, "connect_timeout"),
+    /** The server is stopping or cannot take more tunnels. */
+    UNAVAILABLE(503, "unavailable"),
+
+    /** Both directions finished cleanly (FIN or END_STREAM each way). */
+    COMPLETED(0, "completed"),
+    /** No byte moved in either direction for the idle timeout. */
+    IDLE_TIMEOUT(0, "idle_timeout"),
+    /** The tunnel lived for its maximum duration. */
+    MAX_DURATION(0, "max_duration"),
+    /** The client reset its side (TCP reset, RST_STREAM) or its connection failed. */
+    DOWNSTREAM_RESET(0, "downstream_reset"),
+    /** The target reset its side or its connection failed. */
+    UPSTREAM_RESET(0, "upstream_reset"),
+    /** The server stopped while the tunnel was open. */
+    SHUTDOWN(0, "shutdown");
+
+    private final int status;
+    private final String code;
+
+    TunnelFailure(int status, String code)
+    {
+        this.status = status;
+        this.code = code;
+    }
+
+    /** @return the HTTP status sent to the client, or 0 for outcomes of an established tunnel */
+    public int status()
+    {
+        return status;
+    }
+
+    /** @return a short stable name for logs and metrics, in the style of Envoy's response flags */
+    public String code()
+    {
+        return code;
+    }
+}

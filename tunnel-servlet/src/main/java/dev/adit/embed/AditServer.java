@@ -1,0 +1,173 @@
+package dev.adit.embed;
+
+import java.security.KeyStore;
+import java.util.Arrays;
+import java.util.Objects;
+
+import dev.adit.config.AditConfig;
+import dev.adit.config.Http2Config;
+import dev.adit.config.ListenerConfig;
+import dev.adit.config.mp.ConfigBinder;
+import dev.adit.core.TunnelListener;
+import dev.adit.handler.TunnelHandler;
+import dev.adit.tls.PemCredentials;
+import dev.adit.upstream.TcpUpstream;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.HTTP2Cipher;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.io.ByteBufferPool;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * Builds an embedded Jetty {@link Server} that runs Adit from an {@link AditConfig}: the
+ * listeners (HTTP/1.1 + h2c; TLS with ALPN h2 and http/1.1), HTTP/2 settings sized for
+ * tunnels, and a {@link TunnelHandler} in front of everything. The standalone launcher uses
+ * it; so can applications that want Adit in their own process.
+ *
+ * <pre>{@code
+ * Server server = AditServer.builder(config).build();
+ * server.start();
+ * }</pre>
+ */
+public final class AditServer
+{
+    private AditServer()
+    {
+    }
+
+    public static Builder builder(AditConfig config)
+    {
+        return new Builder(config);
+    }
+
+    /** @return the port a started server's listener named {@code http} or {@code https} is bound to, or -1 */
+    public static int port(Server server, String listenerName)
+    {
+        return Arrays.stream(server.getConnectors())
+            .filter(c -> listenerName.equals(c.getName()) && c instanceof ServerConnector)
+            .mapToInt(c -> ((ServerConnector)c).getLocalPort())
+            .findFirst().orElse(-1);
+    }
+
+    /** Options of {@link AditServer}; every one has a default. */
+    public static final class Builder
+    {
+        private final AditConfig config;
+        private TunnelListener listener = TunnelListener.NOOP;
+        private ByteBufferPool byteBufferPool;
+
+        private Builder(AditConfig config)
+        {
+            this.config = Objects.requireNonNull(config);
+        }
+
+        public Builder listener(TunnelListener listener)
+        {
+            this.listener = Objects.requireNonNull(listener);
+            return this;
+        }
+
+        /** Use this pool for every buffer (tests pass a leak-tracking pool). */
+        public Builder byteBufferPool(ByteBufferPool pool)
+        {
+            this.byteBufferPool = pool;
+            return this;
+        }
+
+        public Server build()
+        {
+            QueuedThreadPool threads = new QueuedThreadPool();
+            threads.setName("adit");
+            Server server = new Server(threads, null, byteBufferPool);
+            for (ListenerConfig listener : config.listeners())
+            {
+                if (listener.enabled())
+                    server.addConnector(listener.isTls() ? tlsConnector(server, listener) : plainConnector(server, listener));
+            }
+            ClientConnector clientConnector = new ClientConnector();
+            clientConnector.setExecutor(threads);
+            clientConnector.setScheduler(server.getScheduler());
+            clientConnector.setByteBufferPool(server.getByteBufferPool());
+            clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
+            TcpUpstream upstream = new TcpUpstream(clientConnector, ConfigBinder.policyOf(config.policy()), config.tunnel().connectTimeout());
+            server.setHandler(new TunnelHandler(config.tunnel(), upstream, listener));
+            server.setStopTimeout(5_000);
+            return server;
+        }
+
+        private HttpConfiguration httpConfiguration()
+        {
+            HttpConfiguration http = new HttpConfiguration();
+            http.setSendServerVersion(false);
+            http.setSendDateHeader(false);
+            return http;
+        }
+
+        private Connector plainConnector(Server server, ListenerConfig listener)
+        {
+            HttpConfiguration http = httpConfiguration();
+            HTTP2CServerConnectionFactory h2c = configure(new HTTP2CServerConnectionFactory(http));
+            ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), h2c);
+            return bind(connector, listener);
+        }
+
+        private Connector tlsConnector(Server server, ListenerConfig listener)
+        {
+            HttpConfiguration https = httpConfiguration();
+            SecureRequestCustomizer secure = new SecureRequestCustomizer();
+            // The Host of a CONNECT is the target, not this server: SNI cannot be checked against it.
+            secure.setSniHostCheck(false);
+            https.addCustomizer(secure);
+
+            char[] password = "adit".toCharArray();
+            KeyStore keyStore = PemCredentials.keyStore(
+                listener.certChain().orElseThrow(() -> new IllegalArgumentException("the TLS listener needs adit.tls.cert-chain")),
+                listener.privateKey().orElseThrow(() -> new IllegalArgumentException("the TLS listener needs adit.tls.private-key")),
+                password);
+            SslContextFactory.Server ssl = new SslContextFactory.Server();
+            ssl.setKeyStore(keyStore);
+            ssl.setKeyStorePassword(new String(password));
+            ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
+
+            HttpConnectionFactory http1 = new HttpConnectionFactory(https);
+            HTTP2ServerConnectionFactory h2 = configure(new HTTP2ServerConnectionFactory(https));
+            ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory(h2.getProtocol(), http1.getProtocol());
+            alpn.setDefaultProtocol(http1.getProtocol());
+            SslConnectionFactory tls = new SslConnectionFactory(ssl, alpn.getProtocol());
+            ServerConnector connector = new ServerConnector(server, tls, alpn, h2, http1);
+            return bind(connector, listener);
+        }
+
+        private <F extends AbstractHTTP2ServerConnectionFactory> F configure(F factory)
+        {
+            Http2Config h2 = config.http2();
+            factory.setMaxConcurrentStreams(h2.maxConcurrentStreams());
+            factory.setInitialStreamRecvWindow(h2.initialStreamWindow().toIntBytes());
+            factory.setInitialSessionRecvWindow(h2.initialSessionWindow().toIntBytes());
+            // Explicit: 0 would make Jetty copy the connector's idle timeout onto every stream.
+            factory.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
+            factory.setConnectProtocolEnabled(true);
+            return factory;
+        }
+
+        private ServerConnector bind(ServerConnector connector, ListenerConfig listener)
+        {
+            connector.setName(listener.name());
+            connector.setHost(listener.host());
+            connector.setPort(listener.port());
+            connector.setIdleTimeout(config.idleTimeout().toMillis());
+            return connector;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.adit.handler;
+
+import dev.adit.core.EndPointAborter;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Aborts the HTTP/2 side of a tunnel with RST_STREAM(CONNECT_ERROR), as RFC 9113 §8.5 asks of a
+ * proxy whose TCP connection was reset or failed; sockets fall back to a TCP reset.
+ */
+final class Http2StreamAborter implements EndPointAborter
+{
+    static final EndPointAborter INSTANCE = new Http2StreamAborter();
+
+    private Http2StreamAborter()
+    {
+    }
+
+    @Override
+    public void abort(EndPoint endPoint, Throwable cause)
+    {
+        if (endPoint.getTransport() instanceof Stream stream && !stream.isReset())
+            stream.reset(new ResetFrame(stream.getId(), ErrorCode.HTTP_CONNECT_ERROR.code), Callback.from(() -> endPoint.close(cause)));
+        else
+            TCP_RESET.abort(endPoint, cause);
+    }
+}
