@@ -102,7 +102,7 @@ public final class TestCertificates {
     }
 
     private static Path generate() {
-        Path script = Path.of(System.getProperty("adit.certs.script", "../certs/gen-certs.sh"))
+        Path script = Path.of(System.getProperty("test.adit.certs.script", "../certs/gen-certs.sh"))
                 .toAbsolutePath()
                 .normalize();
         if (!Files.isRegularFile(script)) {
