@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 /**
  * A dev PKI made by {@code certs/gen-certs.sh}, generated once per JVM into a fresh temporary
  * directory on first use and deleted at JVM exit. The script comes from the system property
- * {@code adit.certs.script} (set by surefire), else {@code ../certs/gen-certs.sh}.
+ * {@code test.adit.certs.script} (set by surefire), else {@code ../certs/gen-certs.sh}.
  *
  * <p>Thread-safe; the first caller pays for generation (well under a second).
  */
@@ -107,7 +107,7 @@ public final class TestCertificates {
                 .normalize();
         if (!Files.isRegularFile(script)) {
             throw new IllegalStateException("cert script not found: " + script
-                    + " (set -Dadit.certs.script)");
+                    + " (set -Dtest.adit.certs.script)");
         }
         try {
             Path target = Files.createTempDirectory("adit-certs");
