@@ -76,7 +76,7 @@ final class Pipe extends IteratingCallback
             return Action.SCHEDULED;
         }
         // RFC 9113 §8.5: a FIN from the TCP side is END_STREAM on the HTTP/2 side, and the reverse.
-        sink.getEndPoint().shutdownOutput();
+        sink.shutdownOutput();
         return Action.SUCCEEDED;
     }
 

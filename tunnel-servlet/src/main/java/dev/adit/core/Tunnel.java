@@ -151,7 +151,10 @@ public final class Tunnel implements TunnelInfo
 
     void onConnectionClosed(TunnelConnection connection, Throwable cause)
     {
-        // Closed underneath us (server stop, HTTP/2 session gone), or by our own close/abort.
+        // Closed underneath us (server stop, HTTP/2 session gone), or by our own close/abort,
+        // or by Jetty after both directions of this side ended (then the pipes finish normally).
+        if (cause == null && connection.isOutputShutdown())
+            return;
         if (state.get() == State.OPEN)
             abort(resetOf(connection), cause, connection);
         else if (state.get() == State.NEW)

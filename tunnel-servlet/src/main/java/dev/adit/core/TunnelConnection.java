@@ -27,6 +27,7 @@ final class TunnelConnection extends AbstractConnection implements Connection.Up
     private final Side side;
     private final EndPointAborter aborter;
     private ByteBuffer earlyData;
+    private volatile boolean outputShutdown;
 
     TunnelConnection(dev.adit.core.Tunnel tunnel, Side side, EndPoint endPoint, Executor executor, EndPointAborter aborter)
     {
@@ -65,6 +66,22 @@ final class TunnelConnection extends AbstractConnection implements Connection.Up
         ByteBuffer early = earlyData;
         earlyData = null;
         return early;
+    }
+
+    /** Sends FIN / END_STREAM on this side and remembers the tunnel did it. */
+    void shutdownOutput()
+    {
+        outputShutdown = true;
+        getEndPoint().shutdownOutput();
+    }
+
+    /**
+     * @return whether the tunnel shut this side's output down; a socket whose input then ends
+     * is closed by Jetty itself, which is the normal end of that side and not a failure
+     */
+    boolean isOutputShutdown()
+    {
+        return outputShutdown;
     }
 
     @Override
