@@ -1,0 +1,161 @@
+package dev.adit.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The standalone jar ({@code jetty-module/target/adit.jar}) run as a separate process, as a
+ * user would run it. Its output is collected; the ports are read from its start lines.
+ */
+final class AditProcess implements AutoCloseable
+{
+    private static final Pattern LISTENING = Pattern.compile("Adit listening on (https?)://[^ ]+:(\\d+) ");
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Process process;
+    private final List<String> output = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private int httpPort = -1;
+    private int httpsPort = -1;
+
+    private AditProcess(Process process)
+    {
+        this.process = process;
+        Thread reader = new Thread(() ->
+        {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
+            {
+                for (String line; (line = in.readLine()) != null; )
+                {
+                    output.add(line);
+                    lines.add(line);
+                }
+            }
+            catch (IOException ignored)
+            {
+                // The process ended.
+            }
+            lines.add("<eof>");
+        }, "adit-process-output");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    static Path jar()
+    {
+        Path jar = Path.of(System.getProperty("test.adit.jar", "../jetty-module/target/adit.jar"));
+        if (!jar.toFile().isFile())
+            throw new IllegalStateException(jar + " is missing: build with 'mvn verify' from the top");
+        return jar;
+    }
+
+    /** Starts the jar; system properties go before {@code -jar}, arguments after. */
+    static AditProcess start(List<String> systemProperties, List<String> arguments) throws IOException
+    {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx256m");
+        command.addAll(systemProperties);
+        command.add("-jar");
+        command.add(jar().toString());
+        command.addAll(arguments);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().keySet().removeIf(k -> k.startsWith("ADIT_"));
+        return new AditProcess(builder.start());
+    }
+
+    /** Starts the jar on free loopback ports and waits until it listens. */
+    static AditProcess startListening(List<String> systemProperties, List<String> arguments) throws Exception
+    {
+        List<String> props = new ArrayList<>(List.of("-Dadit.http.port=0", "-Dadit.https.port=0"));
+        props.addAll(systemProperties);
+        AditProcess adit = start(props, arguments);
+        adit.awaitListening();
+        return adit;
+    }
+
+    private void awaitListening() throws Exception
+    {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (httpPort < 0 || httpsPort < 0)
+        {
+            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (line == null || line.equals("<eof>"))
+                throw new IllegalStateException("Adit did not start listening; output:\n" + output());
+            Matcher m = LISTENING.matcher(line);
+            if (m.find())
+            {
+                if (m.group(1).equals("http"))
+                    httpPort = Integer.parseInt(m.group(2));
+                else
+                    httpsPort = Integer.parseInt(m.group(2));
+            }
+        }
+    }
+
+    /** Waits for an output line containing {@code text}, consuming the lines before it. */
+    String awaitLine(String text, Duration timeout) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true)
+        {
+            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (line == null || line.equals("<eof>"))
+                throw new IllegalStateException("no line with '" + text + "' within " + timeout + "; output:\n" + output());
+            if (line.contains(text))
+                return line;
+        }
+    }
+
+    int httpPort()
+    {
+        return httpPort;
+    }
+
+    int httpsPort()
+    {
+        return httpsPort;
+    }
+
+    String output()
+    {
+        return String.join("\n", output);
+    }
+
+    /** Waits for the process to exit by itself. */
+    int awaitExit(Duration timeout) throws InterruptedException
+    {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
+            throw new IllegalStateException("Adit did not exit within " + timeout + "; output:\n" + output());
+        return process.exitValue();
+    }
+
+    /** Sends SIGTERM and waits for the exit. */
+    int terminate(Duration timeout) throws InterruptedException
+    {
+        process.destroy();
+        return awaitExit(timeout);
+    }
+
+    @Override
+    public void close() throws InterruptedException
+    {
+        if (process.isAlive())
+        {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS))
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.adit.handler;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+
+import dev.adit.config.AditConfig;
+import dev.adit.config.Http2Config;
+import dev.adit.config.ListenerConfig;
+import dev.adit.config.PolicyConfig;
+import dev.adit.config.TunnelConfig;
+import dev.adit.core.TunnelFailure;
+import dev.adit.core.TunnelInfo;
+import dev.adit.core.TunnelListener;
+import dev.adit.embed.AditServer;
+import dev.adit.testing.TestCertificates;
+import dev.adit.testing.Transport;
+import org.eclipse.jetty.io.ArrayByteBufferPool;
+import org.eclipse.jetty.server.Server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * Adit in this JVM on loopback port 0, both listeners, with a leak-tracking buffer pool and a
+ * listener that records every tunnel's events.
+ */
+final class AditFixture implements AutoCloseable
+{
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(1);
+
+    final ArrayByteBufferPool.Tracking pool = new ArrayByteBufferPool.Tracking();
+    final Events events = new Events();
+    final AditConfig config;
+    private final Server server;
+
+    private AditFixture(AditConfig config) throws Exception
+    {
+        this.config = config;
+        server = AditServer.builder(config).listener(events).byteBufferPool(pool).build();
+        server.start();
+    }
+
+    /** The test defaults: 1 s connect timeout, deny 127.0.0.66 and *.denied.test. */
+    static AditFixture start() throws Exception
+    {
+        return start(UnaryOperator.identity());
+    }
+
+    static AditFixture start(UnaryOperator<TunnelConfig> tunnel) throws Exception
+    {
+        List<ListenerConfig> listeners = List.of(
+            new ListenerConfig("http", true, "127.0.0.1", 0, Optional.empty(), Optional.empty()),
+            new ListenerConfig("https", true, "127.0.0.1", 0, Optional.of(TestCertificates.serverChain()), Optional.of(TestCertificates.serverKey())));
+        PolicyConfig policy = new PolicyConfig(List.of("*"), List.of("127.0.0.66", "*.denied.test"), false);
+        AditConfig config = new AditConfig(listeners, Duration.ofSeconds(30),
+            tunnel.apply(TunnelConfig.DEFAULTS.withConnectTimeout(CONNECT_TIMEOUT)), Http2Config.DEFAULTS, policy);
+        return new AditFixture(config);
+    }
+
+    InetSocketAddress address(Transport transport)
+    {
+        String listener = transport == Transport.HTTP1_TLS || transport == Transport.H2 ? "https" : "http";
+        return new InetSocketAddress("127.0.0.1", AditServer.port(server, listener));
+    }
+
+    /**
+     * Every tunnel has closed and every pooled buffer is back: called after each test, once
+     * the clients are closed. Waits (bounded) for the asynchronous close to finish.
+     */
+    void assertQuiescentWithoutLeaks() throws InterruptedException
+    {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && (events.open() > 0 || !pool.getLeaks().isEmpty()))
+            events.awaitChange(100);
+        assertThat(events.open()).as("tunnels still open").isZero();
+        if (!pool.getLeaks().isEmpty())
+            fail("leaked buffers:\n" + pool.dumpLeaks());
+    }
+
+    @Override
+    public void close() throws Exception
+    {
+        server.stop();
+    }
+
+    /** Records the listener SPI's events and checks that they are paired. */
+    static final class Events implements TunnelListener
+    {
+        record Closed(TunnelInfo tunnel, TunnelFailure outcome, long fromDownstream, long fromUpstream)
+        {
+        }
+
+        private final AtomicInteger opened = new AtomicInteger();
+        private final ConcurrentLinkedQueue<Closed> closed = new ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<String> unpaired = new ConcurrentLinkedQueue<>();
+        private final java.util.Set<String> openIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private volatile CountDownLatch change = new CountDownLatch(1);
+
+        @Override
+        public void onOpened(TunnelInfo tunnel)
+        {
+            opened.incrementAndGet();
+            if (!openIds.add(tunnel.id()))
+                unpaired.add("opened twice: " + tunnel.id());
+            signal();
+        }
+
+        @Override
+        public void onClosed(TunnelInfo tunnel, TunnelFailure outcome, Throwable cause)
+        {
+            if (!openIds.remove(tunnel.id()))
+                unpaired.add("closed without open, or twice: " + tunnel.id());
+            closed.add(new Closed(tunnel, outcome, tunnel.bytesFromDownstream(), tunnel.bytesFromUpstream()));
+            signal();
+        }
+
+        private void signal()
+        {
+            CountDownLatch latch = change;
+            change = new CountDownLatch(1);
+            latch.countDown();
+        }
+
+        void awaitChange(long millis) throws InterruptedException
+        {
+            change.await(millis, TimeUnit.MILLISECONDS);
+        }
+
+        int open()
+        {
+            return openIds.size();
+        }
+
+        int opened()
+        {
+            return opened.get();
+        }
+
+        List<Closed> closed()
+        {
+            return new ArrayList<>(closed);
+        }
+
+        List<String> unpaired()
+        {
+            return new ArrayList<>(unpaired);
+        }
+
+        /** Waits (bounded) until {@code n} tunnels have closed in total. */
+        List<Closed> awaitClosed(int n, Duration timeout) throws InterruptedException
+        {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (closed.size() < n && System.nanoTime() < deadline)
+                awaitChange(100);
+            assertThat(closed).as("closed tunnels").hasSizeGreaterThanOrEqualTo(n);
+            return closed();
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package dev.adit.testing;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.http.HostPortHttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+
+/**
+ * {@link TunnelClient} for {@link Transport#H2C} (prior knowledge) and {@link Transport#H2}
+ * (TLS, ALPN {@code h2}, trust-all): one Jetty {@link HTTP2Client} and one {@link Session};
+ * each {@link Http2Tunnel} is a CONNECT stream on it, so many tunnels share one connection.
+ *
+ * <p>Settings: receive windows as given (default 8 MiB per stream, 32 MiB per session), a
+ * stream idle timeout of 60 s set explicitly (0 would copy the connection idle timeout), a
+ * connection idle timeout of 120 s. Threads are daemons named {@code h2-tunnel-client-N-*}
+ * and stop on {@link #close()}. The peer's MAX_CONCURRENT_STREAMS is not queued for: a stream
+ * beyond it fails {@code open} with Jetty's {@code IllegalStateException}.
+ */
+public final class Http2TunnelClient implements TunnelClient {
+    public static final int DEFAULT_STREAM_WINDOW = 8 * 1024 * 1024;
+    public static final int DEFAULT_SESSION_WINDOW = 32 * 1024 * 1024;
+    public static final Duration STREAM_IDLE_TIMEOUT = Duration.ofSeconds(60);
+    /** Thread-name prefix of every client's threads, for leak checks. */
+    public static final String THREAD_PREFIX = "h2-tunnel-client-";
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private final Transport transport;
+    private final HTTP2Client client;
+    private final QueuedThreadPool threads;
+    private final ScheduledExecutorScheduler scheduler;
+    private final int streamWindow;
+    private final CompletableFuture<GoAwayFrame> goAway = new CompletableFuture<>();
+    private volatile Session session;
+
+    private Http2TunnelClient(Transport transport, int streamWindow, int sessionWindow) {
+        if (!transport.isHttp2()) {
+            throw new IllegalArgumentException("transport: " + transport + " (expected: H2C or H2)");
+        }
+        this.transport = transport;
+        this.streamWindow = streamWindow;
+        String name = THREAD_PREFIX + IDS.incrementAndGet();
+        threads = new QueuedThreadPool();
+        threads.setName(name);
+        threads.setDaemon(true);
+        scheduler = new ScheduledExecutorScheduler(name + "-scheduler", true);
+        ClientConnector connector = new ClientConnector();
+        connector.setExecutor(threads);
+        connector.setScheduler(scheduler);
+        connector.setConnectTimeout(Duration.ofSeconds(10));
+        if (transport.isTls()) {
+            connector.setSslContextFactory(TrustAll.jettyClient());
+        }
+        client = new HTTP2Client(connector);
+        client.setInitialStreamRecvWindow(streamWindow);
+        client.setInitialSessionRecvWindow(sessionWindow);
+        client.setStreamIdleTimeout(STREAM_IDLE_TIMEOUT.toMillis());
+        client.setIdleTimeout(120_000);
+    }
+
+    /** Starts the client and connects the session within {@link TunnelClient#CONNECT_TIMEOUT}. */
+    static Http2TunnelClient connect(Transport transport, InetSocketAddress proxy, int streamWindow, int sessionWindow) throws Exception {
+        Http2TunnelClient h2 = new Http2TunnelClient(transport, streamWindow, sessionWindow);
+        try {
+            h2.client.start();
+            Session.Listener listener = new Session.Listener() {
+                @Override
+                public void onGoAway(Session session, GoAwayFrame frame) {
+                    h2.goAway.complete(frame);
+                }
+            };
+            CompletableFuture<Session> connecting = transport.isTls()
+                ? h2.client.connect(h2.client.getClientConnector().getSslContextFactory(), proxy, listener)
+                : h2.client.connect(proxy, listener);
+            h2.session = connecting.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return h2;
+        } catch (Exception | Error x) {
+            h2.close();
+            throw x;
+        }
+    }
+
+    @Override
+    public Transport transport() {
+        return transport;
+    }
+
+    /** The HTTP/2 session all tunnels of this client share. */
+    public Session session() {
+        return session;
+    }
+
+    /** The name prefix of this client's threads ({@code h2-tunnel-client-N}), for leak checks. */
+    public String threadNamePrefix() {
+        return threads.getName();
+    }
+
+    public HTTP2Client client() {
+        return client;
+    }
+
+    /** Streams currently open on the session (as Jetty counts them). */
+    public int openStreamCount() {
+        return session.getStreams().size();
+    }
+
+    /** Completes when the proxy sent GOAWAY. */
+    public CompletableFuture<GoAwayFrame> goAway() {
+        return goAway;
+    }
+
+    /** Plain CONNECT (RFC 9113 §8.5): only {@code :method} and {@code :authority}. */
+    @Override
+    public Http2Tunnel open(String authority, Map<String, String> headers, byte[] early, Duration timeout) throws Exception {
+        var request = new MetaData.ConnectRequest((String) null, new HostPortHttpField(authority), null, fields(headers), null);
+        return Http2Tunnel.open(this, request, early, timeout);
+    }
+
+    /**
+     * Extended CONNECT (RFC 8441): {@code :protocol} (e.g. {@code "bytestream"}), {@code :scheme}
+     * of the transport, {@code :path} and {@code :authority}. The proxy must have sent
+     * SETTINGS_ENABLE_CONNECT_PROTOCOL=1, or Jetty fails the stream locally.
+     */
+    public Http2Tunnel openExtended(String authority, String path, String protocol, Map<String, String> headers, Duration timeout) throws Exception {
+        var request = new MetaData.ConnectRequest(transport.scheme(), new HostPortHttpField(authority), path, fields(headers), protocol);
+        return Http2Tunnel.open(this, request, null, timeout);
+    }
+
+    /** Any request metadata (e.g. deliberately malformed CONNECTs); {@code early} may be null. */
+    public Http2Tunnel open(MetaData.Request request, byte[] early, Duration timeout) throws Exception {
+        return Http2Tunnel.open(this, request, early, timeout);
+    }
+
+    int streamWindow() {
+        return streamWindow;
+    }
+
+    private static HttpFields fields(Map<String, String> headers) {
+        HttpFields.Mutable fields = HttpFields.build();
+        headers.forEach(fields::add);
+        return fields;
+    }
+
+    /** Closes the session (GOAWAY NO_ERROR) and stops the client and its threads. */
+    @Override
+    public void close() {
+        Session s = session;
+        if (s != null && !s.isClosed()) {
+            s.close(ErrorCode.NO_ERROR.code, "client closed", Callback.NOOP);
+        }
+        try {
+            client.stop();
+        } catch (Exception ignored) {
+            // stopping anyway
+        }
+        for (var component : new org.eclipse.jetty.util.component.LifeCycle[] {threads, scheduler}) {
+            try {
+                component.stop();
+            } catch (Exception ignored) {
+                // stopping anyway
+            }
+        }
+    }
+
+    static TimeoutException timeout(String what, Duration timeout) {
+        return new TimeoutException(what + " not done within " + timeout);
+    }
+
+    @Override
+    public String toString() {
+        return "Http2TunnelClient[" + transport + " " + session + "]";
+    }
+}
