@@ -14,10 +14,16 @@ import org.eclipse.jetty.io.EndPoint;
 @FunctionalInterface
 public interface EndPointAborter
 {
-    /** Closes a socket with SO_LINGER 0, which sends a TCP RST instead of a FIN. */
+    /**
+     * Closes a socket with SO_LINGER 0, which sends a TCP RST instead of a FIN. Under TLS the
+     * raw socket is closed first, so no close_notify tells the peer that all is well.
+     */
     EndPointAborter TCP_RESET = (endPoint, cause) ->
     {
-        if (transportChannel(endPoint) instanceof NetworkChannel channel && channel.isOpen())
+        EndPoint network = endPoint;
+        for (int depth = 0; network.getTransport() instanceof EndPoint inner && depth < 4; depth++)
+            network = inner;
+        if (network.getTransport() instanceof NetworkChannel channel && channel.isOpen())
         {
             try
             {
@@ -28,17 +34,10 @@ public interface EndPointAborter
                 // Closing normally is the best we can do.
             }
         }
-        endPoint.close(cause);
+        network.close(cause);
+        if (network != endPoint)
+            endPoint.close(cause);
     };
 
     void abort(EndPoint endPoint, Throwable cause);
-
-    private static Object transportChannel(EndPoint endPoint)
-    {
-        Object transport = endPoint.getTransport();
-        // A TLS endpoint's transport is the encrypted endpoint below it.
-        for (int depth = 0; transport instanceof EndPoint inner && depth < 4; depth++)
-            transport = inner.getTransport();
-        return transport;
-    }
 }

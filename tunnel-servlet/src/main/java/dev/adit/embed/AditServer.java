@@ -102,7 +102,10 @@ public final class AditServer
             clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
             TcpUpstream upstream = new TcpUpstream(clientConnector, ConfigBinder.policyOf(config.policy()), config.tunnel().connectTimeout());
             server.setHandler(new TunnelHandler(config.tunnel(), upstream, listener));
-            server.setStopTimeout(5_000);
+            // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
+            // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.
+            // Open tunnels are reset at stop; a real drain is a later feature.
+            server.setStopTimeout(0);
             return server;
         }
 
@@ -118,7 +121,7 @@ public final class AditServer
         {
             HttpConfiguration http = httpConfiguration();
             HTTP2CServerConnectionFactory h2c = configure(new HTTP2CServerConnectionFactory(http));
-            ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), h2c);
+            ServerConnector connector = new AditServerConnector(server, new HttpConnectionFactory(http), h2c);
             return bind(connector, listener);
         }
 
@@ -142,10 +145,11 @@ public final class AditServer
 
             HttpConnectionFactory http1 = new HttpConnectionFactory(https);
             HTTP2ServerConnectionFactory h2 = configure(new HTTP2ServerConnectionFactory(https));
-            ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory(h2.getProtocol(), http1.getProtocol());
-            alpn.setDefaultProtocol(http1.getProtocol());
+            // ALPN tokens (RFC 7301), not Jetty's protocol names ("HTTP/1.1" would match no client).
+            ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
+            alpn.setDefaultProtocol("http/1.1");
             SslConnectionFactory tls = new SslConnectionFactory(ssl, alpn.getProtocol());
-            ServerConnector connector = new ServerConnector(server, tls, alpn, h2, http1);
+            ServerConnector connector = new AditServerConnector(server, tls, alpn, h2, http1);
             return bind(connector, listener);
         }
 

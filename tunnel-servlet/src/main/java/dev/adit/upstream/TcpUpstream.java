@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 import dev.adit.core.EndPointAborter;
+import dev.adit.core.ResetAwareEndPoint;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
@@ -162,7 +163,7 @@ public class TcpUpstream extends ContainerLifeCycle
             }
             InetSocketAddress address = addresses.get(index++);
             Map<String, Object> context = new HashMap<>();
-            context.put(Transport.CONTEXT_KEY, Transport.TCP_IP);
+            context.put(Transport.CONTEXT_KEY, ResetAwareEndPoint.TCP);
             context.put(ClientConnectionFactory.CONTEXT_KEY, (ClientConnectionFactory)(endPoint, ctx) ->
                 tunnel.newUpstreamConnection(endPoint, connector.getExecutor(), EndPointAborter.TCP_RESET));
             context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, new Promise<Connection>()

@@ -9,6 +9,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HostPortHttpField;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.api.Session;
@@ -137,6 +139,19 @@ public final class Http2TunnelClient implements TunnelClient {
     public Http2Tunnel openExtended(String authority, String path, String protocol, Map<String, String> headers, Duration timeout) throws Exception {
         var request = new MetaData.ConnectRequest(transport.scheme(), new HostPortHttpField(authority), path, fields(headers), protocol);
         return Http2Tunnel.open(this, request, null, timeout);
+    }
+
+    /**
+     * Plain CONNECT whose {@code :authority} is sent exactly as given, however malformed
+     * (Jetty's own types would refuse to build it): the proxy's parsing is what is under test.
+     */
+    public Http2Tunnel openRawAuthority(String authority, Duration timeout) throws Exception {
+        HttpURI empty = HttpURI.build();
+        HttpURI raw = (HttpURI) java.lang.reflect.Proxy.newProxyInstance(HttpURI.class.getClassLoader(), new Class<?>[] {HttpURI.class},
+            (proxy, method, args) -> method.getName().equals("getAuthority") && method.getParameterCount() == 0
+                ? authority
+                : method.invoke(empty, args));
+        return open(new MetaData.Request("CONNECT", raw, HttpVersion.HTTP_2, HttpFields.EMPTY), null, timeout);
     }
 
     /** Any request metadata (e.g. deliberately malformed CONNECTs); {@code early} may be null. */

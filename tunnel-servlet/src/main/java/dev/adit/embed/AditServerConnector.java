@@ -1,0 +1,32 @@
+package dev.adit.embed;
+
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+import dev.adit.core.ResetAwareEndPoint;
+import org.eclipse.jetty.io.ManagedSelector;
+import org.eclipse.jetty.io.SocketChannelEndPoint;
+import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * A {@link ServerConnector} whose sockets report a client's TCP reset ({@link ResetAwareEndPoint}),
+ * so that an HTTP/1.1 tunnel resets the target instead of half-closing it. In a Jetty server
+ * with stock connectors a client reset reads as end of input.
+ */
+public class AditServerConnector extends ServerConnector
+{
+    public AditServerConnector(Server server, ConnectionFactory... factories)
+    {
+        super(server, factories);
+    }
+
+    @Override
+    protected SocketChannelEndPoint newEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key)
+    {
+        SocketChannelEndPoint endPoint = new ResetAwareEndPoint(channel, selector, key, getScheduler());
+        endPoint.setIdleTimeout(getIdleTimeout());
+        return endPoint;
+    }
+}

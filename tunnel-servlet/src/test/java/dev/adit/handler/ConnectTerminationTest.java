@@ -1,0 +1,322 @@
+package dev.adit.handler;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import dev.adit.core.TunnelFailure;
+import dev.adit.testing.Blackhole;
+import dev.adit.testing.Http2TunnelClient;
+import dev.adit.testing.Payloads;
+import dev.adit.testing.TcpTarget;
+import dev.adit.testing.Transport;
+import dev.adit.testing.Tunnel;
+import dev.adit.testing.TunnelClient;
+import dev.adit.testing.TunnelResetException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * CONNECT termination over the transport matrix {HTTP/1.1, HTTP/1.1 over TLS, h2c, h2}
+ * against real TCP targets. After every test all tunnels are closed and no pooled buffer is
+ * left outstanding.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ConnectTerminationTest
+{
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static AditFixture adit;
+    private static TcpTarget echo;
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception
+    {
+        adit = AditFixture.start();
+        echo = new TcpTarget(TcpTarget.echo());
+    }
+
+    @AfterAll
+    static void stop() throws Exception
+    {
+        echo.close();
+        adit.close();
+    }
+
+    @AfterEach
+    void closeClientsAndCheckLeaks() throws Exception
+    {
+        for (AutoCloseable c : toClose)
+            c.close();
+        adit.assertQuiescentWithoutLeaks();
+        assertThat(adit.events.unpaired()).isEmpty();
+    }
+
+    private TunnelClient client(Transport transport) throws Exception
+    {
+        TunnelClient client = TunnelClient.connect(transport, adit.address(transport));
+        toClose.add(client);
+        return client;
+    }
+
+    private ExecutorService threads(int n)
+    {
+        ExecutorService threads = Executors.newFixedThreadPool(n);
+        toClose.add(threads::shutdownNow);
+        return threads;
+    }
+
+    static List<Arguments> transportsAndSizes()
+    {
+        List<Arguments> arguments = new ArrayList<>();
+        for (Transport transport : Transport.values())
+        {
+            for (int size : new int[]{0, 1, 1000, 65_537, 1 << 20, 16 << 20})
+                arguments.add(Arguments.of(transport, size));
+        }
+        return arguments;
+    }
+
+    @ParameterizedTest(name = "over {0}, {1} random bytes come back byte-exact")
+    @MethodSource("transportsAndSizes")
+    void randomPayloadsAreEchoedByteExact(Transport transport, int size) throws Exception
+    {
+        byte[] payload = Payloads.random(size);
+        Tunnel tunnel = client(transport).open(echo.authority(), WAIT);
+        assertThat(tunnel.status()).isEqualTo(200);
+        assertThat(tunnel.header("content-length")).isNull();
+        assertThat(tunnel.header("transfer-encoding")).isNull();
+
+        ExecutorService writer = threads(1);
+        Future<?> sent = writer.submit(() ->
+        {
+            tunnel.write(payload);
+            tunnel.shutdownOutput();
+            return null;
+        });
+        Tunnel.ReadResult echoed = tunnel.readToEnd(WAIT);
+        sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        assertThat(echoed.count()).as(Payloads.seedNote()).isEqualTo(size);
+        assertThat(echoed.sha256()).as(Payloads.seedNote()).isEqualTo(Payloads.sha256(payload));
+    }
+
+    @ParameterizedTest(name = "over {0}, 200 concurrent tunnels are each byte-exact")
+    @EnumSource(Transport.class)
+    void twoHundredConcurrentTunnelsAreByteExact(Transport transport) throws Exception
+    {
+        // For h2c and h2 all 200 are streams of one HTTP/2 connection.
+        TunnelClient client = client(transport);
+        ExecutorService pool = threads(200);
+        List<Future<Boolean>> results = new ArrayList<>();
+        for (int i = 0; i < 200; i++)
+        {
+            byte[] payload = Payloads.random(64 * 1024);
+            results.add(pool.submit(() ->
+            {
+                try (Tunnel tunnel = client.open(echo.authority(), WAIT))
+                {
+                    tunnel.write(payload);
+                    tunnel.shutdownOutput();
+                    return tunnel.readToEnd(WAIT).sha256().equals(Payloads.sha256(payload));
+                }
+            }));
+        }
+        for (Future<Boolean> result : results)
+            assertThat(result.get(60, TimeUnit.SECONDS)).as(Payloads.seedNote()).isTrue();
+        adit.events.awaitClosed(200, WAIT);
+    }
+
+    @ParameterizedTest(name = "over {0}, the client half-closes first and still receives the rest")
+    @EnumSource(Transport.class)
+    void theClientFinishesSendingAndStillReceives(Transport transport) throws Exception
+    {
+        byte[] payload = Payloads.random(300_000);
+        Tunnel tunnel = client(transport).open(echo.authority(), WAIT);
+        tunnel.write(payload);
+        tunnel.shutdownOutput();
+        // Only now read: the echo target keeps answering after our FIN / END_STREAM.
+        Tunnel.ReadResult echoed = tunnel.readToEnd(WAIT);
+        assertThat(echoed.sha256()).isEqualTo(Payloads.sha256(payload));
+        List<AditFixture.Events.Closed> closed = adit.events.awaitClosed(adit.events.closed().size(), WAIT);
+        assertThat(closed).isNotEmpty();
+    }
+
+    @ParameterizedTest(name = "over {0}, the target finishes first and the client can still send")
+    @EnumSource(Transport.class)
+    void theTargetFinishesFirstAndTheClientCanStillSend(Transport transport) throws Exception
+    {
+        byte[] first = Payloads.random(100_000);
+        byte[] second = Payloads.random(200_000);
+        try (TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(first)))
+        {
+            int closedBefore = adit.events.closed().size();
+            Tunnel tunnel = client(transport).open(target.authority(), WAIT);
+            Tunnel.ReadResult fromTarget = tunnel.readToEnd(WAIT);
+            assertThat(fromTarget.sha256()).isEqualTo(Payloads.sha256(first));
+
+            tunnel.write(second);
+            tunnel.shutdownOutput();
+            TcpTarget.Received received = target.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(received.count()).isEqualTo(second.length);
+            assertThat(received.sha256()).isEqualTo(Payloads.sha256(second));
+
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(closedBefore + 1, WAIT).get(closedBefore);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.COMPLETED);
+            assertThat(closed.fromUpstream()).isEqualTo(first.length);
+            assertThat(closed.fromDownstream()).isEqualTo(second.length);
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a target reset reaches the client as a reset within a second")
+    @EnumSource(Transport.class)
+    void aTargetResetIsPropagated(Transport transport) throws Exception
+    {
+        try (TcpTarget target = new TcpTarget(TcpTarget.resetAfter(10)))
+        {
+            Tunnel tunnel = client(transport).open(target.authority(), WAIT);
+            tunnel.write(Payloads.random(10));
+            byte[] buffer = new byte[1024];
+            assertThatThrownBy(() -> tunnel.read(buffer, Duration.ofSeconds(1)))
+                .isInstanceOfSatisfying(TunnelResetException.class, x ->
+                {
+                    if (transport.isHttp2())
+                        assertThat(x.errorCode()).isEqualTo(0xa); // CONNECT_ERROR, RFC 9113 §8.5
+                });
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a client reset resets the target's connection")
+    @EnumSource(Transport.class)
+    void aClientResetIsPropagated(Transport transport) throws Exception
+    {
+        try (TcpTarget target = new TcpTarget(TcpTarget.discard()))
+        {
+            Tunnel tunnel = client(transport).open(target.authority(), WAIT);
+            tunnel.write(Payloads.random(1000));
+            int closedBefore = adit.events.closed().size();
+            tunnel.reset();
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(closedBefore + 1, WAIT).get(closedBefore);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.DOWNSTREAM_RESET);
+            assertThat(target.received()).failsWithin(WAIT);
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, bytes sent before the 200 arrive after it")
+    @EnumSource(Transport.class)
+    void earlyDataIsDeliveredNotLost(Transport transport) throws Exception
+    {
+        byte[] early = Payloads.random(5000);
+        Tunnel tunnel = client(transport).openWithEarlyData(echo.authority(), early, WAIT);
+        assertThat(tunnel.status()).isEqualTo(200);
+        assertThat(tunnel.readExactly(early.length, WAIT)).isEqualTo(early);
+        tunnel.shutdownOutput();
+        assertThat(tunnel.readToEnd(WAIT).count()).isZero();
+    }
+
+    @ParameterizedTest(name = "over {0}, a refused port gets 502")
+    @EnumSource(Transport.class)
+    void aRefusedPortGets502(Transport transport) throws Exception
+    {
+        int port;
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            port = socket.getLocalPort();
+        }
+        Tunnel tunnel = client(transport).open("127.0.0.1:" + port, WAIT);
+        assertThat(tunnel.status()).isEqualTo(502);
+        assertThat(new String(tunnel.responseBody())).startsWith("connect_failed");
+    }
+
+    @ParameterizedTest(name = "over {0}, a name that does not resolve gets 502")
+    @EnumSource(Transport.class)
+    void anUnresolvableNameGets502(Transport transport) throws Exception
+    {
+        Tunnel tunnel = client(transport).open("no-such-host.invalid:443", WAIT);
+        assertThat(tunnel.status()).isEqualTo(502);
+    }
+
+    @ParameterizedTest(name = "over {0}, a target that never answers the SYN gets 504 within the connect timeout")
+    @EnumSource(Transport.class)
+    void aSilentTargetGets504(Transport transport) throws Exception
+    {
+        try (Blackhole blackhole = Blackhole.open())
+        {
+            long start = System.nanoTime();
+            Tunnel tunnel = client(transport).open(blackhole.authority(), WAIT);
+            long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(tunnel.status()).isEqualTo(504);
+            assertThat(elapsed).isBetween(AditFixture.CONNECT_TIMEOUT.toMillis() - 100, AditFixture.CONNECT_TIMEOUT.toMillis() + 5_000);
+        }
+    }
+
+    static List<Arguments> malformedTargets()
+    {
+        List<Arguments> arguments = new ArrayList<>();
+        for (Transport transport : Transport.values())
+        {
+            for (String target : new String[]{"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:99999", "[::1:80", "::1]:80",
+                "user@127.0.0.1:80", "127.0.0.1 :80", "", "host name:80"})
+                arguments.add(Arguments.of(transport, target));
+        }
+        return arguments;
+    }
+
+    @ParameterizedTest(name = "over {0}, the malformed target \"{1}\" gets 400 (or, over HTTP/2, a stream error)")
+    @MethodSource("malformedTargets")
+    void malformedTargetsGet400(Transport transport, String target) throws Exception
+    {
+        TunnelClient client = client(transport);
+        Tunnel tunnel;
+        if (client instanceof Http2TunnelClient h2)
+        {
+            try
+            {
+                tunnel = h2.openRawAuthority(target, WAIT);
+            }
+            catch (TunnelResetException x)
+            {
+                // Jetty's HPACK layer already refuses an :authority it cannot parse as a
+                // malformed request, RST_STREAM(PROTOCOL_ERROR) (RFC 9113 §8.1.1), before
+                // any handler runs; what it lets through Adit answers with 400.
+                assertThat(x.errorCode()).isEqualTo(0x1);
+                return;
+            }
+        }
+        else
+        {
+            tunnel = client.open(target, WAIT);
+        }
+        if (target.isEmpty() && !transport.isHttp2())
+        {
+            // "CONNECT  HTTP/1.1" has no request-target: Jetty's parser reads an HTTP/0.9
+            // request line and answers 505 before any handler runs.
+            assertThat(tunnel.status()).isIn(400, 505);
+            return;
+        }
+        assertThat(tunnel.status()).isEqualTo(400);
+    }
+
+    @ParameterizedTest(name = "over {0}, a denied destination gets 403")
+    @EnumSource(Transport.class)
+    void aDeniedDestinationGets403(Transport transport) throws Exception
+    {
+        TunnelClient client = client(transport);
+        assertThat(client.open("127.0.0.66:" + echo.port(), WAIT).status()).isEqualTo(403);
+        assertThat(client.open("www.denied.test:443", WAIT).status()).isEqualTo(403);
+    }
+}
