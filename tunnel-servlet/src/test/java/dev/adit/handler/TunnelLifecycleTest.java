@@ -1,0 +1,118 @@
+package dev.adit.handler;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.adit.core.TunnelFailure;
+import dev.adit.testing.Http2TunnelClient;
+import dev.adit.testing.Payloads;
+import dev.adit.testing.TcpTarget;
+import dev.adit.testing.Transport;
+import dev.adit.testing.Tunnel;
+import dev.adit.testing.TunnelClient;
+import dev.adit.testing.TunnelResetException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Extended CONNECT forms, the idle timeout and the maximum duration of tunnels. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TunnelLifecycleTest
+{
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Duration SHORT = Duration.ofMillis(500);
+
+    private static TcpTarget echo;
+
+    @BeforeAll
+    static void start() throws Exception
+    {
+        echo = new TcpTarget(TcpTarget.echo());
+    }
+
+    @AfterAll
+    static void stop() throws Exception
+    {
+        echo.close();
+    }
+
+    @ParameterizedTest(name = "over {0}, the legacy :protocol=bytestream form tunnels byte-exact")
+    @EnumSource(value = Transport.class, names = {"H2C", "H2"})
+    void legacyBytestreamConnectIsTerminated(Transport transport) throws Exception
+    {
+        try (AditFixture adit = AditFixture.start();
+             Http2TunnelClient client = TunnelClient.connectH2(transport, adit.address(transport),
+                 Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW))
+        {
+            byte[] payload = Payloads.random(200_000);
+            Tunnel tunnel = client.openExtended(echo.authority(), "/", "bytestream", Map.of(), WAIT);
+            assertThat(tunnel.status()).isEqualTo(200);
+            tunnel.write(payload);
+            tunnel.shutdownOutput();
+            assertThat(tunnel.readToEnd(WAIT).sha256()).isEqualTo(Payloads.sha256(payload));
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, extended CONNECT with :protocol=websocket goes to the next handler")
+    @EnumSource(value = Transport.class, names = {"H2C", "H2"})
+    void otherExtendedConnectProtocolsPassThrough(Transport transport) throws Exception
+    {
+        try (AditFixture adit = AditFixture.start();
+             Http2TunnelClient client = TunnelClient.connectH2(transport, adit.address(transport),
+                 Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW))
+        {
+            int acceptedBefore = echo.accepted();
+            // Nothing after the tunnel handler here: Jetty's default answer for an unhandled request.
+            Tunnel tunnel = client.openExtended(echo.authority(), "/chat", "websocket", Map.of(), WAIT);
+            assertThat(tunnel.status()).isEqualTo(404);
+            assertThat(adit.events.opened()).isZero();
+            assertThat(echo.accepted()).isEqualTo(acceptedBefore);
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a quiet tunnel is reset after the idle timeout")
+    @EnumSource(Transport.class)
+    void aQuietTunnelIsResetAfterTheIdleTimeout(Transport transport) throws Exception
+    {
+        try (AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(echo.authority(), WAIT);
+            tunnel.write(Payloads.random(10));
+            assertThat(tunnel.readExactly(10, WAIT)).hasSize(10);
+            // Now nobody sends: the read ends with a reset, not with data or a clean EOF.
+            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+            assertThat(closed.fromDownstream()).isEqualTo(10);
+            assertThat(closed.fromUpstream()).isEqualTo(10);
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a tunnel is reset when it reaches its maximum duration")
+    @EnumSource(Transport.class)
+    void aTunnelEndsAtItsMaximumDuration(Transport transport) throws Exception
+    {
+        try (AditFixture adit = AditFixture.start(tunnel -> tunnel.withMaxDuration(SHORT));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(echo.authority(), WAIT);
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(SHORT.toMillis() - 50);
+            assertThat(adit.events.awaitClosed(1, WAIT).get(0).outcome()).isEqualTo(TunnelFailure.MAX_DURATION);
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+}
