@@ -202,7 +202,8 @@ public final class Tunnel implements TunnelInfo
 
     /**
      * Releases a tunnel that never started (the response could not be sent, or the client went
-     * away during setup): closes whatever side exists. No listener events.
+     * away during setup): resets the target's side if it is connected, closes the client's.
+     * No listener events.
      */
     public void dispose(Throwable cause)
     {
@@ -211,7 +212,7 @@ public final class Tunnel implements TunnelInfo
         if (LOG.isDebugEnabled())
             LOG.debug("tunnel {} disposed before start", id, cause);
         if (upstream != null)
-            upstream.getEndPoint().close(cause);
+            upstream.aborter().abort(upstream.getEndPoint(), cause);
         if (downstream != null)
             downstream.getEndPoint().close(cause);
     }

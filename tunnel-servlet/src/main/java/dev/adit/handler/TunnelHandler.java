@@ -20,7 +20,9 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MimeTypes;
+import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
@@ -124,11 +126,31 @@ public class TunnelHandler extends Handler.Wrapper
             keepSessionAlive(request);
         response.setStatus(HttpStatus.OK_200);
         // Jetty installs the tunnel's connection on the endpoint once the response completed.
-        response.write(true, null, Callback.from(callback::succeeded, x ->
+        response.write(true, null, Callback.from(() ->
+        {
+            callback.succeeded();
+            if (!http1)
+                endIfStreamAlreadyReset(tunnel, downstream);
+        }, x ->
         {
             tunnel.dispose(x);
             callback.failed(x);
         }));
+    }
+
+    /**
+     * A client may reset its stream while the 200 is on its way; Jetty then skips the upgrade
+     * (or the reset reaches no endpoint yet), and the tunnel would wait for its idle timeout
+     * with the target connected. End it now.
+     */
+    private static void endIfStreamAlreadyReset(Tunnel tunnel, EndPoint downstream)
+    {
+        if (downstream.getTransport() instanceof Stream stream && (stream.isReset() || stream.isClosed()))
+        {
+            EofException reset = new EofException("client reset the stream as the tunnel opened");
+            tunnel.dispose(reset);
+            tunnel.abort(TunnelFailure.DOWNSTREAM_RESET, reset);
+        }
     }
 
     /**

@@ -78,11 +78,20 @@ final class AditFixture implements AutoCloseable
     void assertQuiescentWithoutLeaks() throws InterruptedException
     {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && (events.open() > 0 || !pool.getLeaks().isEmpty()))
+        while (true)
+        {
+            var leaks = pool.getLeaks();
+            int open = events.open();
+            if (open == 0 && leaks.isEmpty())
+                return;
+            if (System.nanoTime() > deadline)
+            {
+                StringBuilder dump = new StringBuilder();
+                leaks.forEach(b -> dump.append(b.dump()).append('\n'));
+                fail(open + " tunnels still open, " + leaks.size() + " leaked buffers:\n" + dump);
+            }
             events.awaitChange(100);
-        assertThat(events.open()).as("tunnels still open").isZero();
-        if (!pool.getLeaks().isEmpty())
-            fail("leaked buffers:\n" + pool.dumpLeaks());
+        }
     }
 
     @Override
