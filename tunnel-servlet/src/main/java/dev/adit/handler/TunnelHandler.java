@@ -122,8 +122,6 @@ public class TunnelHandler extends Handler.Wrapper
         EndPointAborter aborter = http1 ? EndPointAborter.TCP_RESET : Http2StreamAborter.INSTANCE;
         request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE,
             tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter));
-        if (!http1)
-            keepSessionAlive(request);
         response.setStatus(HttpStatus.OK_200);
         // Jetty installs the tunnel's connection on the endpoint once the response completed.
         response.write(true, null, Callback.from(() ->
@@ -151,19 +149,6 @@ public class TunnelHandler extends Handler.Wrapper
             tunnel.dispose(reset);
             tunnel.abort(TunnelFailure.DOWNSTREAM_RESET, reset);
         }
-    }
-
-    /**
-     * An HTTP/2 session times out when no frame moved for the connection's idle timeout, open
-     * streams or not, which would kill quiet tunnels: give the session at least the tunnel's
-     * idle timeout.
-     */
-    private void keepSessionAlive(Request request)
-    {
-        EndPoint session = request.getConnectionMetaData().getConnection().getEndPoint();
-        long tunnelIdle = config.idleTimeout().toMillis();
-        if (tunnelIdle == 0 || session.getIdleTimeout() > 0 && session.getIdleTimeout() < tunnelIdle)
-            session.setIdleTimeout(tunnelIdle);
     }
 
     private void fail(Request request, Response response, Callback callback, String target, Throwable x)

@@ -56,11 +56,17 @@ final class AditFixture implements AutoCloseable
 
     static AditFixture start(UnaryOperator<TunnelConfig> tunnel) throws Exception
     {
+        return start(tunnel, Duration.ofSeconds(30));
+    }
+
+    /** @param connectionIdleTimeout the listeners' idle timeout for connections without tunnels */
+    static AditFixture start(UnaryOperator<TunnelConfig> tunnel, Duration connectionIdleTimeout) throws Exception
+    {
         List<ListenerConfig> listeners = List.of(
             new ListenerConfig("http", true, "127.0.0.1", 0, Optional.empty(), Optional.empty()),
             new ListenerConfig("https", true, "127.0.0.1", 0, Optional.of(TestCertificates.serverChain()), Optional.of(TestCertificates.serverKey())));
         PolicyConfig policy = new PolicyConfig(List.of("*"), List.of("127.0.0.66", "*.denied.test"), false);
-        AditConfig config = new AditConfig(listeners, Duration.ofSeconds(30),
+        AditConfig config = new AditConfig(listeners, connectionIdleTimeout,
             tunnel.apply(TunnelConfig.DEFAULTS.withConnectTimeout(CONNECT_TIMEOUT)), Http2Config.DEFAULTS, policy);
         return new AditFixture(config);
     }

@@ -115,4 +115,27 @@ class TunnelLifecycleTest
             adit.assertQuiescentWithoutLeaks();
         }
     }
+
+    @ParameterizedTest(name = "over {0}, a quiet tunnel outlives the connection idle timeout")
+    @EnumSource(Transport.class)
+    void aQuietTunnelOutlivesTheConnectionIdleTimeout(Transport transport) throws Exception
+    {
+        // Connections idle out after 300 ms; tunnels only after an hour. An HTTP/2 session
+        // counts as idle when no frame moves, open streams or not, so the handler must lift it.
+        try (AditFixture adit = AditFixture.start(tunnel -> tunnel, Duration.ofMillis(300));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(echo.authority(), WAIT);
+            // Nothing moves for five connection idle timeouts: the read times out, nothing else.
+            assertThatThrownBy(() -> tunnel.read(new byte[16], Duration.ofMillis(1500)))
+                .isInstanceOf(java.util.concurrent.TimeoutException.class);
+            byte[] payload = Payloads.random(1000);
+            tunnel.write(payload);
+            assertThat(tunnel.readExactly(payload.length, WAIT)).isEqualTo(payload);
+            tunnel.shutdownOutput();
+            assertThat(tunnel.readToEnd(WAIT).count()).isZero();
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
 }
