@@ -43,7 +43,7 @@ final class Pipe extends IteratingCallback
     }
 
     /** @return the side whose operation was pending when this pipe failed */
-    TunnelConnection culpritOf(Throwable failure)
+    TunnelConnection culprit()
     {
         return writing ? sink : source;
     }

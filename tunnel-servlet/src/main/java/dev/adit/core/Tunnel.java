@@ -139,7 +139,7 @@ public final class Tunnel implements TunnelInfo
 
     void onPipeFailed(Pipe pipe, Throwable cause)
     {
-        TunnelConnection culprit = pipe.culpritOf(cause);
+        TunnelConnection culprit = pipe.culprit();
         TunnelFailure outcome = cause instanceof TimeoutException ? TunnelFailure.IDLE_TIMEOUT : resetOf(culprit);
         abort(outcome, cause, outcome == TunnelFailure.IDLE_TIMEOUT ? null : culprit);
     }

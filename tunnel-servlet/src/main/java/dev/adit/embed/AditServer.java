@@ -7,9 +7,9 @@ import java.util.Objects;
 import dev.adit.config.AditConfig;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
-import dev.adit.config.mp.ConfigBinder;
 import dev.adit.core.TunnelListener;
 import dev.adit.handler.TunnelHandler;
+import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.PemCredentials;
 import dev.adit.upstream.TcpUpstream;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
@@ -100,7 +100,7 @@ public final class AditServer
             clientConnector.setScheduler(server.getScheduler());
             clientConnector.setByteBufferPool(server.getByteBufferPool());
             clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
-            TcpUpstream upstream = new TcpUpstream(clientConnector, ConfigBinder.policyOf(config.policy()), config.tunnel().connectTimeout());
+            TcpUpstream upstream = new TcpUpstream(clientConnector, DestinationPolicy.of(config.policy()), config.tunnel().connectTimeout());
             server.setHandler(new TunnelHandler(config.tunnel(), upstream, listener));
             // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
             // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.

@@ -1,5 +1,7 @@
 package dev.adit.policy;
 
+import dev.adit.config.PolicyConfig;
+
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Objects;
@@ -34,6 +36,13 @@ public final class DestinationPolicy {
    *
    * @throws NullPointerException if a list or a rule is {@code null}
    */
+  /** The policy a validated configuration describes (its rule texts parse; the binder checked them). */
+  public static DestinationPolicy of(PolicyConfig config) {
+    return of(
+      config.allow().stream().map(DestinationRule::parse).toList(),
+      config.deny().stream().map(DestinationRule::parse).toList());
+  }
+
   public static DestinationPolicy of(List<DestinationRule> allow, List<DestinationRule> deny) {
     return new DestinationPolicy(List.copyOf(allow), List.copyOf(deny));
   }

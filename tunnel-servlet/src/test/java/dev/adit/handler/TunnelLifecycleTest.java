@@ -42,13 +42,18 @@ class TunnelLifecycleTest
         echo.close();
     }
 
+    private static Http2TunnelClient h2Client(AditFixture adit, Transport transport) throws Exception
+    {
+        return TunnelClient.connectH2(transport, adit.address(transport),
+            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW);
+    }
+
     @ParameterizedTest(name = "over {0}, the legacy :protocol=bytestream form tunnels byte-exact")
     @EnumSource(value = Transport.class, names = {"H2C", "H2"})
     void legacyBytestreamConnectIsTerminated(Transport transport) throws Exception
     {
         try (AditFixture adit = AditFixture.start();
-             Http2TunnelClient client = TunnelClient.connectH2(transport, adit.address(transport),
-                 Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW))
+             Http2TunnelClient client = h2Client(adit, transport))
         {
             byte[] payload = Payloads.random(200_000);
             Tunnel tunnel = client.openExtended(echo.authority(), "/", "bytestream", Map.of(), WAIT);
@@ -66,8 +71,7 @@ class TunnelLifecycleTest
     void otherExtendedConnectProtocolsPassThrough(Transport transport) throws Exception
     {
         try (AditFixture adit = AditFixture.start();
-             Http2TunnelClient client = TunnelClient.connectH2(transport, adit.address(transport),
-                 Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW))
+             Http2TunnelClient client = h2Client(adit, transport))
         {
             int acceptedBefore = echo.accepted();
             // Nothing after the tunnel handler here: Jetty's default answer for an unhandled request.

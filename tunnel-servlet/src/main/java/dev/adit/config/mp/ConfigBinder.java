@@ -48,14 +48,6 @@ public final class ConfigBinder
         return new ConfigBinder(config).bind();
     }
 
-    /** @return the policy the configuration describes (its rules were validated by {@link #bind}) */
-    public static DestinationPolicy policyOf(PolicyConfig policy)
-    {
-        return DestinationPolicy.of(
-            policy.allow().stream().map(DestinationRule::parse).toList(),
-            policy.deny().stream().map(DestinationRule::parse).toList());
-    }
-
     private AditConfig bind()
     {
         checkUnknownKeys();
@@ -117,7 +109,7 @@ public final class ConfigBinder
     {
         if (policy.allowOpenProxy() || !problems.isEmpty())
             return;
-        if (!policyOf(policy).allowsEverything())
+        if (!DestinationPolicy.of(policy).allowsEverything())
             return;
         for (ListenerConfig listener : listeners)
         {
