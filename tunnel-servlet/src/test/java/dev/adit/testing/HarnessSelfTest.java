@@ -34,7 +34,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Tests the harness itself: the {@link TcpTarget} behaviours over plain sockets, the
  * {@link Blackhole}, and the HTTP/1.1 and h2c {@link TunnelClient}s against Jetty's stock
  * {@link ConnectHandler}. TLS transports need a server certificate and are covered by the
- * main suite.
+ * main suite. Early data ({@code openWithEarlyData}) is checked against Adit only
+ * ({@code ConnectTerminationTest}): the stock handler now and then loses HTTP/1.1 bytes sent
+ * with the CONNECT head under load, which would make this test a test of Jetty.
  */
 @Timeout(value = 60, unit = SECONDS)
 class HarnessSelfTest {
@@ -157,18 +159,6 @@ class HarnessSelfTest {
             assertThat(tunnel.read(new byte[1], WAIT)).isEqualTo(-1);
             writing.get(10, SECONDS);
             assertThat(target.received().get(10, SECONDS).sha256()).isEqualTo(Payloads.sha256(payload));
-        }
-    }
-
-    @ParameterizedTest
-    @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
-    void earlyDataSentWithTheConnectReachesTheTarget(Transport transport) throws Exception {
-        byte[] early = Payloads.random(1000);
-        try (TcpTarget target = new TcpTarget(TcpTarget.echo());
-             TunnelClient client = TunnelClient.connect(transport, proxyAddress);
-             Tunnel tunnel = client.openWithEarlyData(target.authority(), early, WAIT)) {
-            assertThat(tunnel.status()).isEqualTo(200);
-            assertThat(tunnel.readExactly(early.length, WAIT)).isEqualTo(early);
         }
     }
 
