@@ -13,6 +13,18 @@ public enum TunnelFailure
     EARLY_DATA_REJECTED(400, "early_data_rejected"),
     /** The destination policy refused the target's name or address. */
     DENIED(403, "denied"),
+    /** The CONNECT came over a listener (or route) where that upgrade is not enabled. */
+    UPGRADE_DISABLED(403, "upgrade_disabled"),
+    /** No route matches the request. */
+    NO_ROUTE(404, "no_route"),
+    /** The matching route denies the request (its configured status is sent). */
+    ROUTE_DENIED(403, "route_denied"),
+    /** An upstream proxy answered the forwarded CONNECT with a non-2xx status, relayed as is. */
+    UPSTREAM_REFUSED(502, "upstream_refused"),
+    /** The TLS handshake with an upstream endpoint failed (trust, pin, name, protocol). */
+    TLS_FAILED(502, "tls_failed"),
+    /** An upstream proxy's answer could not be understood, or its connection broke before it answered. */
+    UPSTREAM_PROTOCOL_ERROR(502, "upstream_protocol_error"),
     /** The target's name did not resolve. */
     DNS_FAILURE(502, "dns_failure"),
     /** The target refused the connection or was unreachable. */
