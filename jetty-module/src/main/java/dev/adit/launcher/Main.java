@@ -147,10 +147,10 @@ public final class Main
                 DevCertificate.Paths dev = DevCertificate.findOrCreate(dir);
                 out.println("Adit: no adit.tls.cert-chain configured, using the development certificate " + dev.certChain());
                 listener = new ListenerConfig(listener.name(), true, listener.host(), listener.port(),
-                    Optional.of(dev.certChain()), Optional.of(dev.privateKey()));
+                    Optional.of(dev.certChain()), Optional.of(dev.privateKey()), listener.upgrades());
             }
             listeners.add(listener);
         }
-        return new AditConfig(listeners, config.idleTimeout(), config.tunnel(), config.http2(), config.policy());
+        return config.withListeners(listeners);
     }
 }

@@ -2,6 +2,7 @@ package dev.adit.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -13,15 +14,37 @@ import java.util.Objects;
  * @param tunnel      per-tunnel settings
  * @param http2       HTTP/2 settings of the listeners
  * @param policy      destination policy rules
+ * @param routes      routes in the order they are tried
+ * @param clusters    clusters by name, the built-in {@value ClusterConfig#ORIGINAL_DST} included
  */
-public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy)
+public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
+                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
 {
+    /** A configuration with the default route: every plain CONNECT terminated to its target. */
+    public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy)
+    {
+        this(listeners, idleTimeout, tunnel, http2, policy, List.of(RouteConfig.defaultRoute()),
+            Map.of(ClusterConfig.ORIGINAL_DST, ClusterConfig.originalDestination(tunnel.connectTimeout())));
+    }
+
     public AditConfig
     {
+        routes = List.copyOf(routes);
+        clusters = Map.copyOf(clusters);
+        for (RouteConfig route : routes)
+        {
+            if (route.action() != RouteConfig.Action.DENY && !clusters.containsKey(route.cluster()))
+                throw new IllegalArgumentException("route " + route.name() + ": unknown cluster " + route.cluster());
+        }
         listeners = List.copyOf(listeners);
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         Objects.requireNonNull(tunnel, "tunnel");
         Objects.requireNonNull(http2, "http2");
         Objects.requireNonNull(policy, "policy");
+    }
+
+    public AditConfig withListeners(List<ListenerConfig> newListeners)
+    {
+        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters);
     }
 }

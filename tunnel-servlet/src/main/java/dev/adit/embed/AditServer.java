@@ -1,19 +1,27 @@
 package dev.adit.embed;
 
 import java.security.KeyStore;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 import dev.adit.config.AditConfig;
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
+import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.TunnelListener;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.PemCredentials;
+import dev.adit.upstream.Cluster;
 import dev.adit.upstream.TcpUpstream;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
+import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
@@ -100,8 +108,31 @@ public final class AditServer
             clientConnector.setScheduler(server.getScheduler());
             clientConnector.setByteBufferPool(server.getByteBufferPool());
             clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
-            TcpUpstream upstream = new TcpUpstream(clientConnector, DestinationPolicy.of(config.policy()), config.tunnel().connectTimeout());
-            server.setHandler(new TunnelHandler(config.tunnel(), upstream, listener));
+            DestinationPolicy policy = DestinationPolicy.of(config.policy());
+            // The client connector's connect timeout is one bound for all; each dial enforces its
+            // cluster's own timeout, so the connector's must be the largest of them.
+            Duration connectTimeout = config.clusters().values().stream().map(ClusterConfig::connectTimeout)
+                .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
+            TcpUpstream upstream = new TcpUpstream(clientConnector, policy, connectTimeout);
+            server.addBean(upstream);
+            HTTP2Client http2 = null;
+            if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
+            {
+                http2 = new HTTP2Client(clientConnector);
+                http2.setInitialStreamRecvWindow(config.http2().initialStreamWindow().toIntBytes());
+                http2.setInitialSessionRecvWindow(config.http2().initialSessionWindow().toIntBytes());
+                // Explicit: 0 would give tunnel streams the connector's idle timeout. The tunnel's
+                // own idle timeout takes over once a stream carries a tunnel.
+                http2.setStreamIdleTimeout(config.http2().streamIdleTimeout().toMillis());
+                server.addBean(http2);
+            }
+            Map<String, Cluster> clusters = new HashMap<>();
+            for (ClusterConfig cluster : config.clusters().values())
+                clusters.put(cluster.name(), new Cluster(cluster, upstream, policy, http2));
+            Map<String, Set<String>> upgrades = new HashMap<>();
+            for (ListenerConfig l : config.listeners())
+                upgrades.put(l.name(), l.upgrades());
+            server.setHandler(new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, listener));
             // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
             // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.
             // Open tunnels are reset at stop; a real drain is a later feature.

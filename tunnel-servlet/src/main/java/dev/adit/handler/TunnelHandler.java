@@ -3,8 +3,17 @@ package dev.adit.handler;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
+import dev.adit.config.ClusterConfig;
+import dev.adit.config.ListenerConfig;
+import dev.adit.config.ProxyProtocol;
+import dev.adit.config.RouteConfig;
 import dev.adit.config.TunnelConfig;
 import dev.adit.core.EndPointAborter;
 import dev.adit.core.Tunnel;
@@ -13,9 +22,14 @@ import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelListener;
 import dev.adit.policy.Authority;
 import dev.adit.policy.MalformedAuthorityException;
-import dev.adit.upstream.TcpUpstream;
+import dev.adit.upstream.Cluster;
+import dev.adit.upstream.ProxyProtocolHeader;
+import dev.adit.upstream.UpstreamRefusedException;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
@@ -34,87 +48,245 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Terminates CONNECT: HTTP/1.1 CONNECT, HTTP/2 CONNECT (RFC 9113 §8.5) and its legacy
- * {@code :protocol=bytestream} form. It opens a TCP connection to the target and, once that
- * connect succeeded, answers 200 (no Content-Length, no Transfer-Encoding) and joins the two
- * sides in a {@link Tunnel}. Before the tunnel exists every failure is an HTTP status: 400
- * malformed target, 403 denied by the destination policy, 502 refused or unresolvable, 504
- * connect timeout; each is logged with its reason.
+ * Routes and serves tunnel requests: HTTP/1.1 CONNECT, HTTP/2 CONNECT (RFC 9113 §8.5) and its
+ * legacy {@code :protocol=bytestream} form, RFC 8441 extended CONNECT, and POST tunnels.
  *
- * <p>Requests that are not CONNECT, and extended CONNECT with another {@code :protocol}
- * (such as {@code websocket}), go to the next handler. It must sit in front of every context:
- * an HTTP/2 CONNECT has no path and would not reach one.</p>
+ * <p>Each request is matched against the routes in order ({@link Router}); the first match
+ * decides. Upgrades follow Envoy's truth table: the route's {@code upgrade-enabled} wins when
+ * set, otherwise the listener's {@code upgrades} decide; a disabled upgrade gets 403. Actions:
+ * <ul>
+ *   <li>{@code terminate}: connect to the route's cluster (the CONNECT target itself for
+ *       {@code original-dst}) and, once connected, answer 200 (no Content-Length, no
+ *       Transfer-Encoding) and join both sides in a {@link Tunnel};</li>
+ *   <li>{@code proxy}: forward the CONNECT to the cluster (HTTP/1.1, or HTTP/2 over pooled
+ *       connections); on its 2xx answer 200 and join; a non-2xx answer (407, 403, 503...) is
+ *       relayed as is, with its headers and body;</li>
+ *   <li>{@code deny}: answer the route's status.</li>
+ * </ul>
+ * Before the tunnel exists every failure is an HTTP status: 400 malformed target, 403 denied
+ * (policy, route, disabled upgrade), 404 no route, 502 refused or unresolvable or TLS failure,
+ * 504 timeout; each is logged with its reason.</p>
  *
- * <p>Contract: for a CONNECT it handles, {@link #handle} returns true and completes the callback
- * exactly once, asynchronously, after the upstream connect finished.</p>
+ * <p>Requests that are not tunnel requests go to the next handler, and so do extended CONNECT
+ * and POST requests that no route takes (a webapp may serve WebSocket over HTTP/2). A plain
+ * CONNECT that no route takes gets 404, as in Envoy. The handler must sit in front of every
+ * context: an HTTP/2 CONNECT has no path and would not reach one.</p>
+ *
+ * <p>Contract: for a request it takes, {@link #handle} returns true and completes the callback
+ * exactly once, asynchronously for terminate and proxy.</p>
  */
 public class TunnelHandler extends Handler.Wrapper
 {
     private static final Logger LOG = LoggerFactory.getLogger(TunnelHandler.class);
     private static final String BYTESTREAM = "bytestream";
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length");
 
     private final TunnelConfig config;
-    private final TcpUpstream upstream;
+    private final Router router;
+    private final Map<String, Cluster> clusters;
+    private final Map<String, Set<String>> upgradesByListener;
     private final TunnelListener listener;
 
-    public TunnelHandler(TunnelConfig config, TcpUpstream upstream, TunnelListener listener)
+    /**
+     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param upgrades the upgrades each listener enables, by connector name; connectors not
+     *                 listed (a stock Jetty server's) enable plain CONNECT only
+     */
+    public TunnelHandler(TunnelConfig config, List<RouteConfig> routes, Map<String, Cluster> clusters, Map<String, Set<String>> upgrades, TunnelListener listener)
     {
         this.config = Objects.requireNonNull(config);
-        this.upstream = Objects.requireNonNull(upstream);
+        this.router = new Router(routes);
+        this.clusters = Map.copyOf(clusters);
+        this.upgradesByListener = Map.copyOf(upgrades);
         this.listener = Objects.requireNonNull(listener);
-        installBean(upstream);
+        for (RouteConfig route : routes)
+        {
+            if (route.action() != RouteConfig.Action.DENY && !clusters.containsKey(route.cluster()))
+                throw new IllegalArgumentException("route " + route.name() + " names cluster " + route.cluster() + ", which is not given");
+        }
+        clusters.values().forEach(this::installBean);
     }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception
     {
-        if (!HttpMethod.CONNECT.is(request.getMethod()))
-            return super.handle(request, response, callback);
-        TunnelSupport tunnelSupport = request.getTunnelSupport();
-        if (tunnelSupport == null)
+        String method = request.getMethod();
+        Router.Kind kind;
+        String protocol = null;
+        TunnelSupport tunnelSupport = null;
+        if (HttpMethod.CONNECT.is(method))
         {
-            // HTTP/3 has no tunnel support in Jetty 12.1.
-            reject(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501, "-", "not_implemented", "CONNECT is not supported over " + request.getConnectionMetaData().getProtocol());
-            return true;
+            tunnelSupport = request.getTunnelSupport();
+            if (tunnelSupport == null)
+            {
+                // HTTP/3 has no tunnel support in Jetty 12.1.
+                reject(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501, "-", "not_implemented",
+                    "CONNECT is not supported over " + request.getConnectionMetaData().getProtocol());
+                return true;
+            }
+            protocol = tunnelSupport.getProtocol();
+            if (protocol == null || BYTESTREAM.equalsIgnoreCase(protocol))
+            {
+                kind = Router.Kind.PLAIN;
+                protocol = null;
+            }
+            else
+            {
+                kind = Router.Kind.EXTENDED;
+                protocol = protocol.toLowerCase(Locale.ROOT);
+            }
         }
-        String protocol = tunnelSupport.getProtocol();
-        if (protocol != null && !BYTESTREAM.equalsIgnoreCase(protocol))
+        else if (HttpMethod.POST.is(method) && router.takesPost())
+        {
+            kind = Router.Kind.POST;
+        }
+        else
+        {
             return super.handle(request, response, callback);
+        }
 
         String rawTarget = rawTarget(request);
-        Authority target;
+        Authority target = null;
+        MalformedAuthorityException malformed = null;
         try
         {
             target = Authority.parse(rawTarget);
         }
         catch (MalformedAuthorityException x)
         {
-            fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.MALFORMED_TARGET, x.getMessage()));
+            malformed = x;
+        }
+        String path = kind == Router.Kind.PLAIN ? null : request.getHttpURI().getPath();
+        RouteConfig route = router.route(kind, protocol, target, request.getHeaders(), path);
+        if (route == null)
+        {
+            if (kind != Router.Kind.PLAIN)
+                return super.handle(request, response, callback);
+            if (malformed != null)
+                fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
+            else
+                fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.NO_ROUTE, "no route matches"));
             return true;
         }
+        if (kind != Router.Kind.POST && !upgradeEnabled(request, route, kind == Router.Kind.PLAIN ? ListenerConfig.CONNECT : protocol))
+        {
+            String what = kind == Router.Kind.PLAIN ? "CONNECT" : "extended CONNECT " + protocol;
+            fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.UPGRADE_DISABLED,
+                what + " is not enabled on this listener or route " + route.name()));
+            return true;
+        }
+        if (route.action() == RouteConfig.Action.DENY)
+        {
+            reject(request, response, callback, route.denyStatus(), rawTarget, TunnelFailure.ROUTE_DENIED.code(), "denied by route " + route.name());
+            return true;
+        }
+        Cluster cluster = clusters.get(route.cluster());
+        if (target == null && (cluster.config().type() == ClusterConfig.Type.ORIGINAL_DST || route.action() == RouteConfig.Action.PROXY))
+        {
+            fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
+            return true;
+        }
+        open(request, response, callback, kind, protocol, target, target == null ? rawTarget : target.toString(), route, cluster,
+            kind == Router.Kind.POST ? null : tunnelSupport.getEndPoint());
+        return true;
+    }
 
-        EndPoint downstream = tunnelSupport.getEndPoint();
+    /**
+     * @param target the CONNECT target (a POST's Host), or null when it is malformed and the
+     *               route's static cluster does not need it
+     * @param label  the target as logged
+     */
+    private void open(Request request, Response response, Callback callback, Router.Kind kind, String protocol, Authority target, String label,
+                      RouteConfig route, Cluster cluster, EndPoint downstream)
+    {
         boolean http1 = isHttp1(request);
-        if (http1)
+        if (http1 && kind != Router.Kind.POST)
             request.addHttpStreamWrapper(stream -> new RawTunnelResponse(stream, downstream));
-        Tunnel tunnel = new Tunnel(target.toString(), request.getConnectionMetaData().getHttpVersion().asString(),
-            config, request.getComponents().getByteBufferPool(), request.getComponents().getScheduler(), listener);
-        upstream.connect(target, tunnel, new Promise<>()
+        String tunnelProtocol = kind == Router.Kind.POST ? "POST " + request.getConnectionMetaData().getHttpVersion().asString()
+            : protocol == null ? request.getConnectionMetaData().getHttpVersion().asString()
+            : request.getConnectionMetaData().getHttpVersion().asString() + " " + protocol;
+        Tunnel tunnel = new Tunnel(label, tunnelProtocol, config, request.getComponents().getByteBufferPool(),
+            request.getComponents().getScheduler(), listener);
+        Promise<InetSocketAddress> promise = new Promise<>()
         {
             @Override
             public void succeeded(InetSocketAddress address)
             {
-                establish(request, response, callback, tunnel, downstream, http1);
+                if (kind == Router.Kind.POST)
+                    PostTunnel.start(request, response, callback, tunnel);
+                else
+                    establish(request, response, callback, tunnel, downstream, http1);
             }
 
             @Override
             public void failed(Throwable x)
             {
                 tunnel.dispose(x);
-                fail(request, response, callback, target.toString(), x);
+                if (x instanceof UpstreamRefusedException refused)
+                    relay(request, response, callback, label, route, refused);
+                else
+                    fail(request, response, callback, label, x);
             }
-        });
-        return true;
+        };
+        if (route.action() == RouteConfig.Action.PROXY)
+        {
+            cluster.proxy(target, protocol, request.getHttpURI().getScheme(), request.getHttpURI().getPathQuery(),
+                forwardedHeaders(request.getHeaders(), route), tunnel, promise);
+        }
+        else
+        {
+            ProxyProtocol version = route.proxyProtocol().orElse(cluster.config().proxyProtocol());
+            ByteBuffer preamble = ProxyProtocolHeader.encode(version, request.getConnectionMetaData().getRemoteSocketAddress(),
+                request.getConnectionMetaData().getLocalSocketAddress());
+            cluster.terminate(target, preamble, tunnel, promise);
+        }
+    }
+
+    private boolean upgradeEnabled(Request request, RouteConfig route, String upgrade)
+    {
+        if (route.upgradeEnabled().isPresent())
+            return route.upgradeEnabled().get();
+        String connector = request.getConnectionMetaData().getConnector().getName();
+        Set<String> upgrades = connector == null ? null : upgradesByListener.get(connector);
+        return upgrades == null ? ListenerConfig.CONNECT.equals(upgrade) : upgrades.contains(upgrade);
+    }
+
+    /** The end-to-end headers of the client's CONNECT, edited by the route, for the next hop. */
+    static HttpFields forwardedHeaders(HttpFields headers, RouteConfig route)
+    {
+        Set<String> connectionTokens = new HashSet<>();
+        for (String value : headers.getValuesList(HttpHeader.CONNECTION))
+        {
+            for (String token : value.split(","))
+                connectionTokens.add(token.trim().toLowerCase(Locale.ROOT));
+        }
+        HttpFields.Mutable forwarded = HttpFields.build();
+        for (HttpField field : headers)
+        {
+            String name = field.getLowerCaseName();
+            if (HOP_BY_HOP.contains(name) || connectionTokens.contains(name) || route.headersToRemove().contains(name))
+                continue;
+            forwarded.add(field);
+        }
+        for (RouteConfig.HeaderValue add : route.headersToAdd())
+            forwarded.put(add.name(), add.value());
+        return forwarded.asImmutable();
+    }
+
+    private void relay(Request request, Response response, Callback callback, String target, RouteConfig route, UpstreamRefusedException refused)
+    {
+        LOG.info("CONNECT {} from {} over {} refused {} {} by the upstream of route {}: {}", target, Request.getRemoteAddr(request),
+            request.getConnectionMetaData().getHttpVersion().asString(), refused.status(), TunnelFailure.UPSTREAM_REFUSED.code(), route.name(), refused.getMessage());
+        response.setStatus(refused.status());
+        for (HttpField field : refused.headers())
+        {
+            if (!HOP_BY_HOP.contains(field.getLowerCaseName()))
+                response.getHeaders().add(field);
+        }
+        if (isHttp1(request))
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        response.write(true, refused.body(), callback);
     }
 
     private void establish(Request request, Response response, Callback callback, Tunnel tunnel, EndPoint downstream, boolean http1)
@@ -191,6 +363,10 @@ public class TunnelHandler extends Handler.Wrapper
             return "";
         String user = uri.getUser();
         String prefix = user == null ? "" : user + "@";
-        return uri.getPort() > 0 ? prefix + host + ":" + uri.getPort() : prefix + host;
+        int port = uri.getPort();
+        // A POST's Host may leave the port out; the scheme's default applies (RFC 9110 §4.2).
+        if (port <= 0 && !HttpMethod.CONNECT.is(request.getMethod()))
+            port = HttpScheme.HTTPS.is(uri.getScheme()) ? 443 : 80;
+        return port > 0 ? prefix + host + ":" + port : prefix + host;
     }
 }

@@ -222,6 +222,14 @@ public final class DestinationRule {
     };
   }
 
+  /**
+   * Whether this rule, used as a route's target pattern, matches {@code target} as the client
+   * wrote it: by name, or by address for a target written as an address. No DNS.
+   */
+  public boolean matchesTarget(Authority target) {
+    return matches(target, null);
+  }
+
   /** Whether this is {@code *} or {@code *:*}: every host, every port. */
   public boolean matchesAnyHostAndPort() {
     return kind == HostKind.ANY && ports.isAny();

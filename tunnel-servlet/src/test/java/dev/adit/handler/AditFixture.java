@@ -3,7 +3,9 @@ package dev.adit.handler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -16,6 +18,7 @@ import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
 import dev.adit.config.PolicyConfig;
 import dev.adit.config.TunnelConfig;
+import dev.adit.config.mp.ConfigBinder;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
@@ -23,7 +26,10 @@ import dev.adit.embed.AditServer;
 import dev.adit.testing.TestCertificates;
 import dev.adit.testing.Transport;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.microprofile.config.Config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
@@ -39,7 +45,7 @@ final class AditFixture implements AutoCloseable
     final ArrayByteBufferPool.Tracking pool = new ArrayByteBufferPool.Tracking();
     final Events events = new Events();
     final AditConfig config;
-    private final Server server;
+    final Server server;
 
     private AditFixture(AditConfig config) throws Exception
     {
@@ -69,6 +75,25 @@ final class AditFixture implements AutoCloseable
         AditConfig config = new AditConfig(listeners, connectionIdleTimeout,
             tunnel.apply(TunnelConfig.DEFAULTS.withConnectTimeout(CONNECT_TIMEOUT)), Http2Config.DEFAULTS, policy);
         return new AditFixture(config);
+    }
+
+    /**
+     * Adit configured from MicroProfile properties through the real binder, on top of the test
+     * defaults: both listeners on loopback port 0, the test certificate, 1 s connect timeout.
+     */
+    static AditFixture start(Map<String, String> properties) throws Exception
+    {
+        Map<String, String> all = new HashMap<>();
+        all.put("adit.http.port", "0");
+        all.put("adit.https.port", "0");
+        all.put("adit.tls.cert-chain", TestCertificates.serverChain().toString());
+        all.put("adit.tls.private-key", TestCertificates.serverKey().toString());
+        all.put("adit.tunnel.connect-timeout", CONNECT_TIMEOUT.toMillis() + "ms");
+        all.putAll(properties);
+        Config config = new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(all, "test", 500))
+            .build();
+        return new AditFixture(ConfigBinder.bind(config));
     }
 
     InetSocketAddress address(Transport transport)

@@ -6,17 +6,37 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 import dev.adit.config.AditConfig;
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.ConfigException;
+import dev.adit.config.HeaderMatch;
+import dev.adit.config.HostPort;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
 import dev.adit.config.PolicyConfig;
+import dev.adit.config.ProxyProtocol;
+import dev.adit.config.RouteConfig;
+import dev.adit.config.RouteMatch;
 import dev.adit.config.Size;
+import dev.adit.config.TlsClientConfig;
 import dev.adit.config.TunnelConfig;
+import dev.adit.config.UpstreamProtocol;
+import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.policy.DestinationRule;
 import org.eclipse.microprofile.config.Config;
@@ -30,6 +50,13 @@ import org.eclipse.microprofile.config.Config;
 public final class ConfigBinder
 {
     private static final int MAX_WINDOW = Integer.MAX_VALUE;
+    private static final Pattern NAME = Pattern.compile(ConfigKey.NAME_SYNTAX);
+    private static final Pattern HEADER = Pattern.compile(ConfigKey.HEADER_SYNTAX);
+    private static final Pattern TOKEN = HEADER;
+    private static final Pattern CLUSTER_PROPERTY = Pattern.compile("adit\\.cluster\\.([^.]+)\\..+");
+    private static final Pattern ROUTE_PROPERTY = Pattern.compile("adit\\.route\\.([^.]+)\\..+");
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length");
     private static final int MIN_WINDOW = 65535;
 
     private final Config config;
@@ -57,9 +84,9 @@ public final class ConfigBinder
             problems.add(ConfigKeys.TLS_CERT_CHAIN.name() + " and " + ConfigKeys.TLS_PRIVATE_KEY.name() + ": only one is set (expected: both or neither)");
         List<ListenerConfig> listeners = List.of(
             new ListenerConfig("http", value(ConfigKeys.HTTP_ENABLED, Values::bool), value(ConfigKeys.HTTP_HOST, this::host),
-                value(ConfigKeys.HTTP_PORT, t -> Values.integer(t, 0, 65535)), Optional.empty(), Optional.empty()),
+                value(ConfigKeys.HTTP_PORT, t -> Values.integer(t, 0, 65535)), Optional.empty(), Optional.empty(), upgrades(ConfigKeys.HTTP_UPGRADES)),
             new ListenerConfig("https", value(ConfigKeys.HTTPS_ENABLED, Values::bool), value(ConfigKeys.HTTPS_HOST, this::host),
-                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey));
+                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey, upgrades(ConfigKeys.HTTPS_UPGRADES)));
 
         TunnelConfig tunnel = new TunnelConfig(
             value(ConfigKeys.TUNNEL_CONNECT_TIMEOUT, t -> positive(Values.duration(t))),
@@ -79,12 +106,15 @@ public final class ConfigBinder
 
         PolicyConfig policy = new PolicyConfig(rules(ConfigKeys.POLICY_ALLOW), rules(ConfigKeys.POLICY_DENY),
             value(ConfigKeys.POLICY_ALLOW_OPEN_PROXY, Values::bool));
-        checkOpenProxy(listeners, policy);
+
+        Map<String, ClusterConfig> clusters = clusters(tunnel.connectTimeout());
+        List<RouteConfig> routes = routes(clusters);
+        checkOpenProxy(listeners, policy, routes, clusters);
 
         Duration idleTimeout = value(ConfigKeys.SERVER_IDLE_TIMEOUT, t -> positive(Values.duration(t)));
         if (!problems.isEmpty())
             throw new ConfigException(problems);
-        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy);
+        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters);
     }
 
     private void checkUnknownKeys()
@@ -95,21 +125,27 @@ public final class ConfigBinder
             {
                 // List keys may also be written indexed: adit.policy.allow[0]
                 String base = name.replaceAll("\\[\\d+]$", "");
-                if (!ConfigKeys.BY_NAME.containsKey(base))
+                if (!ConfigKeys.BY_NAME.containsKey(base) && ConfigKeys.TEMPLATES.stream().noneMatch(p -> p.matcher(base).matches()))
                     problems.add(name + ": unknown key (expected: one of the keys listed in the README)");
             }
-            else if (name.startsWith("ADIT_") && !ConfigKeys.BY_ENVIRONMENT_NAME.containsKey(name.replaceAll("_\\d+_?$", "")))
+            else if (name.startsWith("ADIT_") && !name.startsWith("ADIT_ROUTE_") && !name.startsWith("ADIT_CLUSTER_")
+                && !ConfigKeys.BY_ENVIRONMENT_NAME.containsKey(name.replaceAll("_\\d+_?$", "")))
             {
                 problems.add(name + ": unknown environment variable (expected: ADIT_ followed by a documented key, such as ADIT_HTTP_PORT)");
             }
         }
     }
 
-    private void checkOpenProxy(List<ListenerConfig> listeners, PolicyConfig policy)
+    private void checkOpenProxy(List<ListenerConfig> listeners, PolicyConfig policy, List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
     {
         if (policy.allowOpenProxy() || !problems.isEmpty())
             return;
         if (!DestinationPolicy.of(policy).allowsEverything())
+            return;
+        // Only routes that reach the client's own target make an open proxy.
+        boolean reachesAnyTarget = routes.stream().anyMatch(r -> r.action() == RouteConfig.Action.TERMINATE
+            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST);
+        if (!reachesAnyTarget)
             return;
         for (ListenerConfig listener : listeners)
         {
@@ -137,6 +173,357 @@ public final class ConfigBinder
         catch (UnknownHostException x)
         {
             return false;
+        }
+    }
+
+    private Set<String> upgrades(ConfigKey key)
+    {
+        Set<String> upgrades = new LinkedHashSet<>();
+        for (String item : list(key.name(), key.defaultValue()))
+        {
+            String token = item.toLowerCase(Locale.ROOT);
+            if (token.equals("none"))
+                continue;
+            if (!TOKEN.matcher(token).matches())
+                problems.add(key.name() + ": " + item + " (expected: CONNECT, an extended CONNECT :protocol token such as websocket, or none)");
+            else
+                upgrades.add(token);
+        }
+        return upgrades;
+    }
+
+    private Map<String, ClusterConfig> clusters(Duration defaultConnectTimeout)
+    {
+        Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+        clusters.put(ClusterConfig.ORIGINAL_DST, ClusterConfig.originalDestination(defaultConnectTimeout));
+        Set<String> names = new TreeSet<>();
+        for (String property : config.getPropertyNames())
+        {
+            Matcher m = CLUSTER_PROPERTY.matcher(property);
+            if (m.matches())
+                names.add(m.group(1));
+        }
+        for (String name : names)
+        {
+            if (name.equals(ClusterConfig.ORIGINAL_DST))
+            {
+                problems.add("adit.cluster." + name + ": " + name + " (expected: another name; original-dst is the built-in cluster)");
+                continue;
+            }
+            ClusterConfig cluster = cluster(name, defaultConnectTimeout);
+            if (cluster != null)
+                clusters.put(name, cluster);
+        }
+        return clusters;
+    }
+
+    private ClusterConfig cluster(String name, Duration defaultConnectTimeout)
+    {
+        int before = problems.size();
+        ClusterConfig.Type type = value(ConfigKeys.CLUSTER_TYPE, "cluster", name, t -> choice(t, ClusterConfig.Type.class, "static or original-dst"));
+        String endpointsKey = ConfigKeys.CLUSTER_ENDPOINTS.with("cluster", name);
+        List<HostPort> endpoints = new ArrayList<>();
+        for (String item : list(endpointsKey, ""))
+        {
+            try
+            {
+                Authority authority = Authority.parse(item);
+                endpoints.add(new HostPort(authority.host(), authority.port()));
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(endpointsKey + ": " + item + " (expected: host:port with a port from 1 to 65535, [IPv6]:port for IPv6; " + x.getMessage() + ")");
+            }
+        }
+        if (type == ClusterConfig.Type.STATIC && endpoints.isEmpty() && problems.size() == before)
+            problems.add(endpointsKey + ": (none) (expected: at least one host:port for a static cluster)");
+        if (type == ClusterConfig.Type.ORIGINAL_DST && !endpoints.isEmpty())
+            problems.add(endpointsKey + ": " + String.join(",", list(endpointsKey, "")) + " (expected: no endpoints; an original-dst cluster connects to the CONNECT target)");
+        Duration connectTimeout = value(ConfigKeys.CLUSTER_CONNECT_TIMEOUT, "cluster", name, t -> t.isBlank() ? defaultConnectTimeout : positive(Values.duration(t)));
+        UpstreamProtocol protocol = value(ConfigKeys.CLUSTER_PROTOCOL, "cluster", name, t -> choice(t, UpstreamProtocol.class, "http1 or h2"));
+        int maxStreams = value(ConfigKeys.CLUSTER_MAX_STREAMS, "cluster", name, t -> Values.integer(t, 1, 1_000_000));
+        Duration poolIdle = value(ConfigKeys.CLUSTER_POOL_IDLE_TIMEOUT, "cluster", name, t -> positive(Values.duration(t)));
+        ProxyProtocol proxyProtocol = value(ConfigKeys.CLUSTER_PROXY_PROTOCOL, "cluster", name, t -> choice(t, ProxyProtocol.class, "none, v1 or v2"));
+        TlsClientConfig tls = clusterTls(name);
+        if (problems.size() > before)
+            return null;
+        return new ClusterConfig(name, type, endpoints, connectTimeout, tls, protocol, maxStreams, poolIdle, proxyProtocol);
+    }
+
+    private TlsClientConfig clusterTls(String name)
+    {
+        boolean enabled = value(ConfigKeys.CLUSTER_TLS_ENABLED, "cluster", name, Values::bool);
+        Optional<Path> ca = get(ConfigKeys.CLUSTER_TLS_CA.with("cluster", name), this::readableFile);
+        String chainKey = ConfigKeys.CLUSTER_TLS_CERT_CHAIN.with("cluster", name);
+        String keyKey = ConfigKeys.CLUSTER_TLS_PRIVATE_KEY.with("cluster", name);
+        Optional<Path> chain = get(chainKey, this::readableFile);
+        Optional<Path> key = get(keyKey, this::readableFile);
+        if (chain.isPresent() != key.isPresent())
+            problems.add(chainKey + " and " + keyKey + ": only one is set (expected: both or neither)");
+        Optional<String> sni = get(ConfigKeys.CLUSTER_TLS_SNI.with("cluster", name), this::host);
+        List<String> alpn = list(ConfigKeys.CLUSTER_TLS_ALPN.with("cluster", name), "");
+        String pinsKey = ConfigKeys.CLUSTER_TLS_SPKI_PINS.with("cluster", name);
+        List<String> pins = new ArrayList<>();
+        for (String pin : list(pinsKey, ""))
+        {
+            try
+            {
+                if (Base64.getDecoder().decode(pin).length == 32)
+                {
+                    pins.add(pin);
+                    continue;
+                }
+            }
+            catch (IllegalArgumentException ignored)
+            {
+                // reported below
+            }
+            problems.add(pinsKey + ": " + pin + " (expected: the base64 SHA-256 of a SubjectPublicKeyInfo, 44 characters)");
+        }
+        boolean verifyHostname = value(ConfigKeys.CLUSTER_TLS_VERIFY_HOSTNAME, "cluster", name, Values::bool);
+        if (!enabled && (ca.isPresent() || chain.isPresent() || sni.isPresent() || !pins.isEmpty()))
+            problems.add(ConfigKeys.CLUSTER_TLS_ENABLED.with("cluster", name) + ": false (expected: true, since other tls keys of cluster " + name + " are set)");
+        return new TlsClientConfig(enabled, ca, chain, key, sni, alpn, pins, verifyHostname);
+    }
+
+    private List<RouteConfig> routes(Map<String, ClusterConfig> clusters)
+    {
+        List<String> names = list(ConfigKeys.ROUTES.name(), "");
+        Set<String> declared = new LinkedHashSet<>();
+        for (String name : names)
+        {
+            if (!NAME.matcher(name).matches())
+                problems.add(ConfigKeys.ROUTES.name() + ": " + name + " (expected: route names of lower-case letters, digits and dashes)");
+            else if (!declared.add(name))
+                problems.add(ConfigKeys.ROUTES.name() + ": " + name + " (expected: each route named once)");
+        }
+        // A route configured but not listed is a typo waiting to happen.
+        for (String property : config.getPropertyNames())
+        {
+            Matcher m = ROUTE_PROPERTY.matcher(property);
+            if (m.matches() && !declared.contains(m.group(1)))
+                problems.add(property + ": route " + m.group(1) + " is not listed (expected: " + ConfigKeys.ROUTES.name() + " to name it)");
+        }
+        if (names.isEmpty())
+            return List.of(RouteConfig.defaultRoute());
+        List<RouteConfig> routes = new ArrayList<>();
+        for (String name : declared)
+        {
+            RouteConfig route = route(name, clusters);
+            if (route != null)
+                routes.add(route);
+        }
+        return routes;
+    }
+
+    private RouteConfig route(String name, Map<String, ClusterConfig> clusters)
+    {
+        int before = problems.size();
+        RouteConfig.Action action = value(ConfigKeys.ROUTE_ACTION, "route", name, t -> choice(t, RouteConfig.Action.class, "terminate, proxy or deny"));
+        String clusterKey = ConfigKeys.ROUTE_CLUSTER.with("route", name);
+        String clusterName = value(ConfigKeys.ROUTE_CLUSTER, "route", name, String::trim);
+        ClusterConfig cluster = clusters.get(clusterName);
+        if (cluster == null && action != RouteConfig.Action.DENY)
+        {
+            if (!definesCluster(clusterName))
+                problems.add(clusterKey + ": " + clusterName + " (expected: original-dst or a cluster configured with adit.cluster." + clusterName + ".*)");
+            return null;
+        }
+        int denyStatus = value(ConfigKeys.ROUTE_DENY_STATUS, "route", name, t -> Values.integer(t, 400, 599));
+        Optional<Boolean> upgradeEnabled = get(ConfigKeys.ROUTE_UPGRADE_ENABLED.with("route", name), Values::bool);
+        boolean allowPost = value(ConfigKeys.ROUTE_ALLOW_POST, "route", name, Values::bool);
+        Optional<ProxyProtocol> proxyProtocol = get(ConfigKeys.ROUTE_PROXY_PROTOCOL.with("route", name), t -> choice(t, ProxyProtocol.class, "none, v1 or v2"));
+        List<RouteConfig.HeaderValue> toAdd = new ArrayList<>();
+        String addKey = ConfigKeys.ROUTE_HEADERS_TO_ADD.with("route", name);
+        for (String item : list(addKey, ""))
+        {
+            int colon = item.indexOf(':');
+            String header = colon < 0 ? "" : item.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            if (colon < 1 || !HEADER.matcher(header).matches() || isHopByHopOrPseudo(header))
+                problems.add(addKey + ": " + item + " (expected: name: value, with a header name that is not hop-by-hop, host or pseudo)");
+            else
+                toAdd.add(new RouteConfig.HeaderValue(header, item.substring(colon + 1).trim()));
+        }
+        String removeKey = ConfigKeys.ROUTE_HEADERS_TO_REMOVE.with("route", name);
+        List<String> toRemove = new ArrayList<>();
+        for (String item : list(removeKey, ""))
+        {
+            String header = item.toLowerCase(Locale.ROOT);
+            if (!HEADER.matcher(header).matches())
+                problems.add(removeKey + ": " + item + " (expected: header names)");
+            else
+                toRemove.add(header);
+        }
+        RouteMatch match = match(name);
+        String actionKey = ConfigKeys.ROUTE_ACTION.with("route", name);
+        if (action == RouteConfig.Action.PROXY && cluster != null)
+        {
+            if (cluster.type() != ClusterConfig.Type.STATIC)
+                problems.add(clusterKey + ": " + clusterName + " (expected: a static cluster; a proxy route forwards the CONNECT to configured endpoints)");
+            if (match != null && match.connect() != RouteMatch.Connect.PLAIN && cluster.protocol() != UpstreamProtocol.H2)
+                problems.add(ConfigKeys.ROUTE_MATCH_CONNECT.with("route", name) + ": " + match.connect().name().toLowerCase(Locale.ROOT)
+                    + " (expected: plain, since extended CONNECT can be forwarded only to an h2 cluster and " + clusterName + " is http1)");
+        }
+        if (allowPost && action != RouteConfig.Action.TERMINATE)
+            problems.add(ConfigKeys.ROUTE_ALLOW_POST.with("route", name) + ": true (expected: false, or " + actionKey + "=terminate: POST tunnels are terminated)");
+        if (problems.size() > before || match == null)
+            return null;
+        return new RouteConfig(name, match, action, denyStatus, clusterName, upgradeEnabled, allowPost, proxyProtocol, toAdd, toRemove);
+    }
+
+    private RouteMatch match(String route)
+    {
+        int before = problems.size();
+        RouteMatch.Connect connect = value(ConfigKeys.ROUTE_MATCH_CONNECT, "route", route, t -> choice(t, RouteMatch.Connect.class, "plain, extended or any"));
+        String protocolsKey = ConfigKeys.ROUTE_MATCH_PROTOCOLS.with("route", route);
+        List<String> protocols = new ArrayList<>();
+        for (String item : list(protocolsKey, ""))
+        {
+            String token = item.toLowerCase(Locale.ROOT);
+            if (!TOKEN.matcher(token).matches())
+                problems.add(protocolsKey + ": " + item + " (expected: :protocol tokens such as websocket)");
+            else
+                protocols.add(token);
+        }
+        if (!protocols.isEmpty() && connect == RouteMatch.Connect.PLAIN)
+            problems.add(protocolsKey + ": " + String.join(",", protocols) + " (expected: unset, or " + ConfigKeys.ROUTE_MATCH_CONNECT.with("route", route) + "=extended or any)");
+        String authorityKey = ConfigKeys.ROUTE_MATCH_AUTHORITY.with("route", route);
+        List<String> authorities = new ArrayList<>();
+        for (String item : list(authorityKey, ""))
+        {
+            try
+            {
+                DestinationRule.parse(item);
+                authorities.add(item);
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(authorityKey + ": " + item + " (expected: " + expectation(x) + ")");
+            }
+        }
+        Optional<String> pathPrefix = get(ConfigKeys.ROUTE_MATCH_PATH_PREFIX.with("route", route), t ->
+        {
+            if (!t.startsWith("/"))
+                throw new IllegalArgumentException("a path starting with /");
+            return t;
+        });
+        List<HeaderMatch> headers = new ArrayList<>();
+        Map<String, List<String>> conditionsByHeader = new TreeMap<>();
+        String headerPrefix = "adit.route." + route + ".match.header.";
+        for (String property : config.getPropertyNames())
+        {
+            if (!property.startsWith(headerPrefix))
+                continue;
+            String rest = property.substring(headerPrefix.length());
+            int dot = rest.lastIndexOf('.');
+            if (dot <= 0)
+                continue; // reported as an unknown key
+            conditionsByHeader.computeIfAbsent(rest.substring(0, dot), h -> new ArrayList<>()).add(rest.substring(dot + 1));
+        }
+        for (Map.Entry<String, List<String>> entry : conditionsByHeader.entrySet())
+        {
+            String header = entry.getKey();
+            List<String> kinds = entry.getValue();
+            String base = headerPrefix + header + ".";
+            if (kinds.size() > 1)
+            {
+                problems.add(base + "*: " + String.join(", ", kinds) + " (expected: one condition per header: exact, prefix, regex or present)");
+                continue;
+            }
+            String kind = kinds.get(0);
+            String property = base + kind;
+            String text = config.getOptionalValue(property, String.class).orElse("");
+            switch (kind)
+            {
+                case "exact" -> headers.add(new HeaderMatch(header, HeaderMatch.Kind.EXACT, text));
+                case "prefix" -> headers.add(new HeaderMatch(header, HeaderMatch.Kind.PREFIX, text));
+                case "regex" ->
+                {
+                    try
+                    {
+                        headers.add(new HeaderMatch(header, HeaderMatch.Kind.REGEX, text));
+                    }
+                    catch (PatternSyntaxException x)
+                    {
+                        problems.add(property + ": " + text + " (expected: a Java regular expression; " + x.getDescription() + " at index " + x.getIndex() + ")");
+                    }
+                }
+                case "present" ->
+                {
+                    try
+                    {
+                        boolean present = Values.bool(text);
+                        headers.add(new HeaderMatch(header, present ? HeaderMatch.Kind.PRESENT : HeaderMatch.Kind.ABSENT, ""));
+                    }
+                    catch (IllegalArgumentException x)
+                    {
+                        problems.add(property + ": " + text + " (expected: true or false)");
+                    }
+                }
+                default ->
+                {
+                    // Unknown condition names are reported by checkUnknownKeys.
+                }
+            }
+        }
+        if (problems.size() > before)
+            return null;
+        return new RouteMatch(connect, protocols, authorities, headers, pathPrefix);
+    }
+
+    private boolean definesCluster(String name)
+    {
+        String prefix = "adit.cluster." + name + ".";
+        for (String property : config.getPropertyNames())
+        {
+            if (property.startsWith(prefix))
+                return true;
+        }
+        return false;
+    }
+
+    private static boolean isHopByHopOrPseudo(String header)
+    {
+        return header.startsWith(":") || HOP_BY_HOP.contains(header);
+    }
+
+    private static <E extends Enum<E>> E choice(String text, Class<E> type, String expected)
+    {
+        String name = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        for (E constant : type.getEnumConstants())
+        {
+            if (constant.name().equals(name))
+                return constant;
+        }
+        throw new IllegalArgumentException(expected);
+    }
+
+    private List<String> list(String key, String defaultValue)
+    {
+        List<String> texts = config.getOptionalValues(key, String.class)
+            .orElseGet(() -> defaultValue.isEmpty() ? List.of() : List.of(defaultValue.split(",")));
+        List<String> items = new ArrayList<>();
+        for (String text : texts)
+        {
+            String item = text.trim();
+            if (!item.isEmpty())
+                items.add(item);
+        }
+        return items;
+    }
+
+    private <T> T value(ConfigKey template, String part, String name, Function<String, T> parser)
+    {
+        String key = template.with(part, name);
+        String text = config.getOptionalValue(key, String.class).orElse(template.defaultValue());
+        try
+        {
+            return parser.apply(text);
+        }
+        catch (IllegalArgumentException x)
+        {
+            problems.add(key + ": " + text + " (expected: " + expectation(x) + ")");
+            return parser.apply(template.defaultValue());
         }
     }
 
@@ -179,7 +566,12 @@ public final class ConfigBinder
 
     private <T> Optional<T> get(ConfigKey key, Function<String, T> parser)
     {
-        Optional<String> text = config.getOptionalValue(key.name(), String.class).filter(t -> !t.isBlank());
+        return get(key.name(), parser);
+    }
+
+    private <T> Optional<T> get(String key, Function<String, T> parser)
+    {
+        Optional<String> text = config.getOptionalValue(key, String.class).filter(t -> !t.isBlank());
         if (text.isEmpty())
             return Optional.empty();
         try
@@ -188,7 +580,7 @@ public final class ConfigBinder
         }
         catch (IllegalArgumentException x)
         {
-            problems.add(key.name() + ": " + text.get() + " (expected: " + expectation(x) + ")");
+            problems.add(key + ": " + text.get() + " (expected: " + expectation(x) + ")");
             return Optional.empty();
         }
     }

@@ -3,10 +3,12 @@ package dev.adit.config.mp;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * Every key Adit reads. Keep this list and the README's table in step (a test checks).
+ * Every key Adit reads. Keep this list and the README's table in step (a test checks). Keys
+ * with {@code <route>}, {@code <cluster>} or {@code <header>} are templates.
  */
 public final class ConfigKeys
 {
@@ -31,14 +33,60 @@ public final class ConfigKeys
     public static final ConfigKey POLICY_DENY = key("adit.policy.deny", "list of rules", "", "Destinations refused, checked against the name and every resolved address; wins over allow.");
     public static final ConfigKey POLICY_ALLOW_OPEN_PROXY = key("adit.policy.allow-open-proxy", "boolean", "false", "Consent to listen on a non-loopback address while allowing every destination without authentication.");
 
+    public static final ConfigKey HTTP_UPGRADES = key("adit.http.upgrades", "list of upgrades", "CONNECT", "Upgrades the plain listener accepts unless a route says otherwise: `CONNECT` (plain CONNECT and `:protocol=bytestream`) and extended CONNECT `:protocol` tokens such as `websocket`; `none` for none.");
+    public static final ConfigKey HTTPS_UPGRADES = key("adit.https.upgrades", "list of upgrades", "CONNECT", "Upgrades the TLS listener accepts unless a route says otherwise, as for `adit.http.upgrades`.");
+
+    public static final ConfigKey ROUTES = key("adit.routes", "list of names", "", "Route names, tried in this order; the first that matches decides. Unset: one route, `default`, terminating every plain CONNECT to its own target (cluster `original-dst`).");
+    public static final ConfigKey ROUTE_ACTION = key("adit.route.<route>.action", "terminate, proxy or deny", "terminate", "`terminate`: answer 200 and carry the bytes to the cluster over TCP; `proxy`: forward the CONNECT to the cluster and relay its answer; `deny`: answer `deny-status`.");
+    public static final ConfigKey ROUTE_CLUSTER = key("adit.route.<route>.cluster", "name", "original-dst", "The cluster a terminate or proxy route sends tunnels to; `original-dst` is built in: the CONNECT target itself.");
+    public static final ConfigKey ROUTE_DENY_STATUS = key("adit.route.<route>.deny-status", "status", "403", "The status a deny route answers (400 to 599).");
+    public static final ConfigKey ROUTE_UPGRADE_ENABLED = key("adit.route.<route>.upgrade-enabled", "boolean", "", "Enables (`true`) or disables (`false`) the upgrade for requests this route matches, whatever the listener says (Envoy's route `upgrade_configs`); unset: the listener's `upgrades` decide.");
+    public static final ConfigKey ROUTE_ALLOW_POST = key("adit.route.<route>.allow-post", "boolean", "false", "The route also takes POST requests (matched by `match.path-prefix` and headers): the request body is the stream to the target, the response body the stream back (Envoy's `allow_post`). Terminate routes only.");
+    public static final ConfigKey ROUTE_PROXY_PROTOCOL = key("adit.route.<route>.proxy-protocol", "none, v1 or v2", "", "PROXY protocol header written to the target before the first byte (terminate routes); unset: the cluster's.");
+    public static final ConfigKey ROUTE_HEADERS_TO_ADD = key("adit.route.<route>.request-headers-to-add", "list of `name: value`", "", "Headers set on a forwarded CONNECT (proxy routes), replacing any of the same name.");
+    public static final ConfigKey ROUTE_HEADERS_TO_REMOVE = key("adit.route.<route>.request-headers-to-remove", "list of names", "", "Headers removed from a forwarded CONNECT (proxy routes).");
+    public static final ConfigKey ROUTE_MATCH_CONNECT = key("adit.route.<route>.match.connect", "plain, extended or any", "plain", "Which CONNECT requests match: `plain` (RFC 9110/9113, and `:protocol=bytestream`), `extended` (RFC 8441 with another `:protocol`), or `any`.");
+    public static final ConfigKey ROUTE_MATCH_PROTOCOLS = key("adit.route.<route>.match.protocols", "list of tokens", "", "Extended CONNECT `:protocol` values that match; unset: any.");
+    public static final ConfigKey ROUTE_MATCH_AUTHORITY = key("adit.route.<route>.match.authority", "list of patterns", "", "CONNECT targets that match, as written by the client (no DNS): `host[:ports]`, `*.example.com:443`, `[::1]:8080`, `10.0.0.0/8`; unset: any.");
+    public static final ConfigKey ROUTE_MATCH_PATH_PREFIX = key("adit.route.<route>.match.path-prefix", "string", "", "For extended CONNECT and POST tunnels: the path must start with this.");
+    public static final ConfigKey ROUTE_MATCH_HEADER_EXACT = key("adit.route.<route>.match.header.<header>.exact", "string", "", "The request header must have exactly this value.");
+    public static final ConfigKey ROUTE_MATCH_HEADER_PREFIX = key("adit.route.<route>.match.header.<header>.prefix", "string", "", "The request header's value must start with this.");
+    public static final ConfigKey ROUTE_MATCH_HEADER_REGEX = key("adit.route.<route>.match.header.<header>.regex", "regex", "", "The request header's whole value must match this Java regular expression.");
+    public static final ConfigKey ROUTE_MATCH_HEADER_PRESENT = key("adit.route.<route>.match.header.<header>.present", "boolean", "", "`true`: the request header must be sent; `false`: it must be absent.");
+
+    public static final ConfigKey CLUSTER_TYPE = key("adit.cluster.<cluster>.type", "static or original-dst", "static", "`static`: the configured endpoints, round-robin; `original-dst`: the CONNECT target itself, checked by `adit.policy.*` on every resolved address.");
+    public static final ConfigKey CLUSTER_ENDPOINTS = key("adit.cluster.<cluster>.endpoints", "list of host:port", "", "Endpoints of a static cluster (`10.0.0.5:443`, `backend.internal:8443`, `[::1]:9000`); names are resolved without blocking at each connect.");
+    public static final ConfigKey CLUSTER_CONNECT_TIMEOUT = key("adit.cluster.<cluster>.connect-timeout", "duration", "", "Longest wait for DNS, TCP and TLS to an endpoint (and its answer to a forwarded CONNECT); unset: `adit.tunnel.connect-timeout`.");
+    public static final ConfigKey CLUSTER_PROTOCOL = key("adit.cluster.<cluster>.protocol", "http1 or h2", "http1", "How proxy routes forward CONNECT to this cluster: `http1` (one connection per tunnel) or `h2` (streams over pooled connections; h2 with TLS, h2c without).");
+    public static final ConfigKey CLUSTER_MAX_STREAMS = key("adit.cluster.<cluster>.max-streams-per-connection", "integer", "100", "HTTP/2: tunnels per pooled connection (the peer's SETTINGS_MAX_CONCURRENT_STREAMS also bounds it); a new connection opens when all are full.");
+    public static final ConfigKey CLUSTER_POOL_IDLE_TIMEOUT = key("adit.cluster.<cluster>.pool-idle-timeout", "duration", "5m", "HTTP/2: a pooled connection carrying no tunnel for this long is closed.");
+    public static final ConfigKey CLUSTER_PROXY_PROTOCOL = key("adit.cluster.<cluster>.proxy-protocol", "none, v1 or v2", "none", "PROXY protocol header written to the endpoint before the first byte by terminate routes (the client's address and the address it connected to).");
+    public static final ConfigKey CLUSTER_TLS_ENABLED = key("adit.cluster.<cluster>.tls.enabled", "boolean", "false", "Connect to the endpoints with TLS.");
+    public static final ConfigKey CLUSTER_TLS_CA = key("adit.cluster.<cluster>.tls.ca", "path", "", "PEM file of the CA certificates trusted for the endpoints; unset: the JVM's trust store.");
+    public static final ConfigKey CLUSTER_TLS_CERT_CHAIN = key("adit.cluster.<cluster>.tls.cert-chain", "path", "", "PEM client certificate chain for mutual TLS (leaf first).");
+    public static final ConfigKey CLUSTER_TLS_PRIVATE_KEY = key("adit.cluster.<cluster>.tls.private-key", "path", "", "PEM private key of the client certificate.");
+    public static final ConfigKey CLUSTER_TLS_SNI = key("adit.cluster.<cluster>.tls.sni", "host name", "", "Server name sent with SNI and checked against the certificate; unset: the endpoint's host when it is a name.");
+    public static final ConfigKey CLUSTER_TLS_ALPN = key("adit.cluster.<cluster>.tls.alpn", "list of protocols", "", "ALPN protocols offered (terminate routes); h2 clusters always offer `h2`.");
+    public static final ConfigKey CLUSTER_TLS_SPKI_PINS = key("adit.cluster.<cluster>.tls.spki-pins", "list of base64", "", "SHA-256 digests of the endpoint certificate's public key (SubjectPublicKeyInfo), base64; the certificate must match one, in addition to being trusted.");
+    public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address).");
+
     public static final List<ConfigKey> ALL = List.of(
-        HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
+        HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
         H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
-        POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY);
+        POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,
+        ROUTES, ROUTE_ACTION, ROUTE_CLUSTER, ROUTE_DENY_STATUS, ROUTE_UPGRADE_ENABLED, ROUTE_ALLOW_POST, ROUTE_PROXY_PROTOCOL,
+        ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
+        ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
+        CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
+        CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
+        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME);
 
-    static final Map<String, ConfigKey> BY_NAME = ALL.stream().collect(Collectors.toUnmodifiableMap(ConfigKey::name, Function.identity()));
-    static final Map<String, ConfigKey> BY_ENVIRONMENT_NAME = ALL.stream().collect(Collectors.toUnmodifiableMap(ConfigKey::environmentName, Function.identity()));
+    static final Map<String, ConfigKey> BY_NAME = ALL.stream().filter(k -> !k.isTemplate())
+        .collect(Collectors.toUnmodifiableMap(ConfigKey::name, Function.identity()));
+    static final Map<String, ConfigKey> BY_ENVIRONMENT_NAME = ALL.stream().filter(k -> !k.isTemplate())
+        .collect(Collectors.toUnmodifiableMap(ConfigKey::environmentName, Function.identity()));
+    static final List<Pattern> TEMPLATES = ALL.stream().filter(ConfigKey::isTemplate).map(ConfigKey::pattern).toList();
 
     private ConfigKeys()
     {

@@ -2,6 +2,8 @@ package dev.adit.config.mp;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,15 +26,37 @@ class ConfigKeysDocumentedTest
     }
 
     @Test
-    void theSampleConfigurationUsesOnlyDocumentedKeys() throws Exception
+    void theConfigurationFilesUseOnlyDocumentedKeys() throws Exception
     {
-        try (var lines = Files.lines(Path.of("..", "config", "default.properties")))
+        List<Path> files;
+        try (Stream<Path> list = Files.list(Path.of("..", "config")))
         {
-            lines.map(String::trim)
-                .map(l -> l.startsWith("# adit.") ? l.substring(2) : l)
-                .filter(l -> l.startsWith("adit."))
-                .map(l -> l.substring(0, l.indexOf('=')))
-                .forEach(k -> assertThat(ConfigKeys.BY_NAME).as("documented key %s", k).containsKey(k));
+            files = list.filter(f -> f.toString().endsWith(".properties")).sorted().toList();
         }
+        assertThat(files).isNotEmpty();
+        for (Path file : files)
+        {
+            for (String line : Files.readAllLines(file))
+            {
+                String l = line.trim();
+                if (l.startsWith("# adit."))
+                    l = l.substring(2);
+                if (!l.startsWith("adit.") || l.indexOf('=') < 0)
+                    continue;
+                String key = l.substring(0, l.indexOf('=')).trim();
+                assertThat(ConfigKeys.BY_NAME.containsKey(key) || ConfigKeys.TEMPLATES.stream().anyMatch(p -> p.matcher(key).matches()))
+                    .as("%s: documented key %s", file.getFileName(), key)
+                    .isTrue();
+            }
+        }
+    }
+
+    @Test
+    void templatesMatchOnlyWellFormedNames()
+    {
+        assertThat(ConfigKeys.ROUTE_MATCH_HEADER_EXACT.pattern().matcher("adit.route.back-1.match.header.x-foo.exact").matches()).isTrue();
+        assertThat(ConfigKeys.ROUTE_MATCH_HEADER_EXACT.pattern().matcher("adit.route.Back.match.header.x-foo.exact").matches()).isFalse();
+        assertThat(ConfigKeys.CLUSTER_TLS_CA.pattern().matcher("adit.cluster.backend.tls.ca").matches()).isTrue();
+        assertThat(ConfigKeys.CLUSTER_TLS_CA.pattern().matcher("adit.cluster.backend.tls.cafile").matches()).isFalse();
     }
 }
