@@ -24,14 +24,16 @@ final class AditProcess implements AutoCloseable
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final Process process;
+    private final List<String> command;
     private final List<String> output = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private int httpPort = -1;
     private int httpsPort = -1;
 
-    private AditProcess(Process process)
+    private AditProcess(Process process, List<String> command)
     {
         this.process = process;
+        this.command = List.copyOf(command);
         Thread reader = new Thread(() ->
         {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
@@ -72,7 +74,21 @@ final class AditProcess implements AutoCloseable
         command.addAll(arguments);
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().keySet().removeIf(k -> k.startsWith("ADIT_"));
-        return new AditProcess(builder.start());
+        return new AditProcess(builder.start(), command);
+    }
+
+    /**
+     * A file of the repository's {@code config/} directory, as an absolute path: from the system
+     * property {@code test.adit.config.dir} if set, else {@code ../config} from the working
+     * directory (surefire runs in {@code it/}).
+     */
+    static Path configFile(String name)
+    {
+        Path dir = Path.of(System.getProperty("test.adit.config.dir", "../config")).toAbsolutePath().normalize();
+        Path file = dir.resolve(name);
+        if (!file.toFile().isFile())
+            throw new IllegalStateException(file + " is missing (set -Dtest.adit.config.dir to the repository's config/ directory)");
+        return file;
     }
 
     /** Starts the jar on free loopback ports and waits until it listens. */
@@ -81,18 +97,41 @@ final class AditProcess implements AutoCloseable
         List<String> props = new ArrayList<>(List.of("-Dadit.http.port=0", "-Dadit.https.port=0"));
         props.addAll(systemProperties);
         AditProcess adit = start(props, arguments);
-        adit.awaitListening();
+        adit.awaitListening(true);
         return adit;
     }
 
-    private void awaitListening() throws Exception
+    /**
+     * Starts the jar with {@code -Dadit.http.port=0} before the given system properties and waits
+     * for the plain listener only, for configurations that disable the TLS listener (the
+     * scenario files in {@code config/}). If it does not start listening, the process is stopped
+     * and the exception carries its output.
+     */
+    static AditProcess startHttpListening(List<String> systemProperties, List<String> arguments) throws Exception
+    {
+        List<String> props = new ArrayList<>(List.of("-Dadit.http.port=0"));
+        props.addAll(systemProperties);
+        AditProcess adit = start(props, arguments);
+        try
+        {
+            adit.awaitListening(false);
+            return adit;
+        }
+        catch (Exception | Error x)
+        {
+            adit.close();
+            throw x;
+        }
+    }
+
+    private void awaitListening(boolean withTls) throws Exception
     {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (httpPort < 0 || httpsPort < 0)
+        while (httpPort < 0 || (withTls && httpsPort < 0))
         {
             String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (line == null || line.equals("<eof>"))
-                throw new IllegalStateException("Adit did not start listening; output:\n" + output());
+                throw new IllegalStateException("Adit did not start listening; command: " + String.join(" ", command) + "\noutput:\n" + output());
             Matcher m = LISTENING.matcher(line);
             if (m.find())
             {
