@@ -41,10 +41,10 @@ import dev.adit.tls.PemCredentials;
  * echoes until EOF. {@link #session(int)} completes after the
  * handshake, or exceptionally with the handshake's failure.</p>
  */
-final class TlsEchoServer implements AutoCloseable
+public final class TlsEchoServer implements AutoCloseable
 {
     /** What connection {@code i} saw: the clear preamble, the TLS parameters, the client. */
-    record Session(byte[] preamble, List<String> serverNames, String protocol, String applicationProtocol, X509Certificate clientCertificate)
+    public record Session(byte[] preamble, List<String> serverNames, String protocol, String applicationProtocol, X509Certificate clientCertificate)
     {
     }
 
@@ -72,7 +72,7 @@ final class TlsEchoServer implements AutoCloseable
      * @param preambleLength       clear bytes to read before the handshake
      * @param greeting             bytes to write right after the handshake, before echoing
      */
-    TlsEchoServer(boolean needClientAuth, String[] protocols, String[] applicationProtocols, int preambleLength, byte[] greeting) throws Exception
+    public TlsEchoServer(boolean needClientAuth, String[] protocols, String[] applicationProtocols, int preambleLength, byte[] greeting) throws Exception
     {
         this.context = serverContext(TestCertificates.serverChain(), TestCertificates.serverKey(), TestCertificates.caPem());
         this.needClientAuth = needClientAuth;
@@ -84,23 +84,23 @@ final class TlsEchoServer implements AutoCloseable
         threads.execute(this::acceptLoop);
     }
 
-    static TlsEchoServer plain() throws Exception
+    public static TlsEchoServer plain() throws Exception
     {
         return new TlsEchoServer(false, null, new String[0], 0, new byte[0]);
     }
 
-    int port()
+    public int port()
     {
         return server.getLocalPort();
     }
 
     /** The certificate the server presents. */
-    static X509Certificate serverCertificate()
+    public static X509Certificate serverCertificate()
     {
         return PemCredentials.certificates(TestCertificates.serverChain()).get(0);
     }
 
-    CompletableFuture<Session> session(int index)
+    public CompletableFuture<Session> session(int index)
     {
         return sessions.computeIfAbsent(index, i -> new CompletableFuture<>());
     }
