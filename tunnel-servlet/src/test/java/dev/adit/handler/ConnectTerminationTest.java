@@ -1,8 +1,10 @@
 package dev.adit.handler;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -122,22 +124,40 @@ class ConnectTerminationTest
         // For h2c and h2 all 200 are streams of one HTTP/2 connection.
         TunnelClient client = client(transport);
         ExecutorService pool = threads(200);
-        List<Future<Boolean>> results = new ArrayList<>();
+        List<Future<?>> results = new ArrayList<>();
         for (int i = 0; i < 200; i++)
         {
+            int index = i;
             byte[] payload = Payloads.random(64 * 1024);
             results.add(pool.submit(() ->
             {
                 try (Tunnel tunnel = client.open(echo.authority(), WAIT))
                 {
+                    // A refused tunnel (say 504 connect_timeout) must not pass for a corrupt one.
+                    assertThat(tunnel.status()).as("tunnel %d: %s", index, new String(tunnel.responseBody(), StandardCharsets.UTF_8)).isEqualTo(200);
                     tunnel.write(payload);
                     tunnel.shutdownOutput();
-                    return tunnel.readToEnd(WAIT).sha256().equals(Payloads.sha256(payload));
+                    Tunnel.ReadResult echoed = tunnel.readToEnd(WAIT);
+                    assertThat(echoed.count()).as("tunnel %d: bytes echoed", index).isEqualTo(payload.length);
+                    assertThat(echoed.sha256()).as("tunnel %d: digest", index).isEqualTo(Payloads.sha256(payload));
+                    return null;
                 }
             }));
         }
-        for (Future<Boolean> result : results)
-            assertThat(result.get(60, TimeUnit.SECONDS)).as(Payloads.seedNote()).isTrue();
+        // Every tunnel ends before the verdict: a failure must not leave the others running.
+        List<Throwable> failures = new ArrayList<>();
+        for (Future<?> result : results)
+        {
+            try
+            {
+                result.get(60, TimeUnit.SECONDS);
+            }
+            catch (ExecutionException x)
+            {
+                failures.add(x.getCause());
+            }
+        }
+        assertThat(failures).as(Payloads.seedNote()).isEmpty();
         adit.events.awaitClosed(200, WAIT);
     }
 

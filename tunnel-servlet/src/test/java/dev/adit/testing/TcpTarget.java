@@ -46,6 +46,13 @@ public final class TcpTarget implements AutoCloseable {
     }
 
     static final int CHUNK = 64 * 1024;
+    /**
+     * The listen backlog, well above the largest burst of connects a test makes (200 tunnels at
+     * once). Linux drops a SYN that finds the accept queue full, and the retransmission comes
+     * 1 s later, as late as the test fixture's connect timeout: the proxy answers 504. The kernel
+     * caps it at {@code net.core.somaxconn} (4096 by default since Linux 5.4).
+     */
+    static final int BACKLOG = 1024;
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final Behaviour behaviour;
@@ -61,7 +68,7 @@ public final class TcpTarget implements AutoCloseable {
     /** Starts listening at once; the caller closes it. */
     public TcpTarget(Behaviour behaviour) throws IOException {
         this.behaviour = behaviour;
-        this.server = new ServerSocket(0, 64, InetAddress.getLoopbackAddress());
+        this.server = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress());
         String name = "tcp-target-" + INSTANCES.incrementAndGet();
         AtomicInteger n = new AtomicInteger();
         this.threads = Executors.newCachedThreadPool(r -> {
