@@ -286,7 +286,7 @@ public class TunnelHandler extends Handler.Wrapper
         }
         if (isHttp1(request))
             response.getHeaders().put(HttpHeader.CONNECTION, "close");
-        response.write(true, refused.body(), callback);
+        response.write(true, refused.body(), releasingRefusedData(request, callback));
     }
 
     private void establish(Request request, Response response, Callback callback, Tunnel tunnel, EndPoint downstream, boolean http1)
@@ -341,7 +341,30 @@ public class TunnelHandler extends Handler.Wrapper
         if (isHttp1(request))
             response.getHeaders().put(HttpHeader.CONNECTION, "close");
         ByteBuffer body = ByteBuffer.wrap((code + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8));
-        response.write(true, body, callback);
+        response.write(true, body, releasingRefusedData(request, callback));
+    }
+
+    /**
+     * Jetty 12.1.12 drops an HTTP/2 CONNECT stream answered with a non-2xx without releasing
+     * the DATA frames the client sent with it (early data): their network buffers would leak.
+     * Read and release them once the answer is out.
+     */
+    private static Callback releasingRefusedData(Request request, Callback callback)
+    {
+        TunnelSupport tunnelSupport = HttpMethod.CONNECT.is(request.getMethod()) ? request.getTunnelSupport() : null;
+        if (tunnelSupport == null || !(tunnelSupport.getEndPoint().getTransport() instanceof Stream stream))
+            return callback;
+        return Callback.from(callback, () -> releaseQueuedData(stream));
+    }
+
+    private static void releaseQueuedData(Stream stream)
+    {
+        for (Stream.Data data = stream.readData(); data != null; data = stream.readData())
+        {
+            data.release();
+            if (data.frame().isEndStream())
+                break;
+        }
     }
 
     private static boolean isHttp1(Request request)

@@ -251,6 +251,21 @@ class ConnectTerminationTest
         assertThat(tunnel.readToEnd(WAIT).count()).isZero();
     }
 
+    @ParameterizedTest(name = "over {0}, bytes sent with a refused CONNECT are released")
+    @EnumSource(value = Transport.class, names = {"H2C", "H2"})
+    void earlyDataOnARefusedConnectIsReleased(Transport transport) throws Exception
+    {
+        // Jetty 12.1.12 removes a CONNECT stream answered with a non-2xx without draining the
+        // DATA frames queued on it: the network buffers holding them are never released.
+        // The leak check after each test is the assertion.
+        TunnelClient client = client(transport);
+        for (int i = 0; i < 20; i++)
+        {
+            Tunnel tunnel = client.openWithEarlyData("127.0.0.66:" + echo.port(), Payloads.random(1000), WAIT);
+            assertThat(tunnel.status()).isEqualTo(403);
+        }
+    }
+
     @ParameterizedTest(name = "over {0}, a refused port gets 502")
     @EnumSource(Transport.class)
     void aRefusedPortGets502(Transport transport) throws Exception
