@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import dev.adit.config.TunnelConfig;
 import dev.adit.core.TunnelFailure;
 import dev.adit.testing.Blackhole;
 import dev.adit.testing.Http2TunnelClient;
@@ -45,10 +46,15 @@ class ConnectTerminationTest
     private static TcpTarget echo;
     private final List<AutoCloseable> toClose = new ArrayList<>();
 
+    /**
+     * The proxy of this class connects with the production timeout: on a loaded machine a burst
+     * of 200 connects has taken over a second (the JVM stalled), which the fixture's 1 s bound
+     * turns into 504s. Only {@link #aSilentTargetGets504} wants the short one, on its own proxy.
+     */
     @BeforeAll
     static void start() throws Exception
     {
-        adit = AditFixture.start();
+        adit = AditFixture.start(tunnel -> tunnel.withConnectTimeout(TunnelConfig.DEFAULTS.connectTimeout()));
         echo = new TcpTarget(TcpTarget.echo());
     }
 
@@ -292,13 +298,17 @@ class ConnectTerminationTest
     @EnumSource(Transport.class)
     void aSilentTargetGets504(Transport transport) throws Exception
     {
-        try (Blackhole blackhole = Blackhole.open())
+        try (AditFixture quick = AditFixture.start(); Blackhole blackhole = Blackhole.open())
         {
-            long start = System.nanoTime();
-            Tunnel tunnel = client(transport).open(blackhole.authority(), WAIT);
-            long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertThat(tunnel.status()).isEqualTo(504);
-            assertThat(elapsed).isBetween(AditFixture.CONNECT_TIMEOUT.toMillis() - 100, AditFixture.CONNECT_TIMEOUT.toMillis() + 5_000);
+            try (TunnelClient client = TunnelClient.connect(transport, quick.address(transport)))
+            {
+                long start = System.nanoTime();
+                Tunnel tunnel = client.open(blackhole.authority(), WAIT);
+                long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertThat(tunnel.status()).isEqualTo(504);
+                assertThat(elapsed).isBetween(AditFixture.CONNECT_TIMEOUT.toMillis() - 100, AditFixture.CONNECT_TIMEOUT.toMillis() + 5_000);
+            }
+            quick.assertQuiescentWithoutLeaks();
         }
     }
 
