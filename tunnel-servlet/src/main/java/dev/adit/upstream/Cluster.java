@@ -131,62 +131,38 @@ public final class Cluster extends ContainerLifeCycle
 
     /**
      * Joins the two steps of an HTTP/1.1 forward: the dial (TCP, TLS) and the proxy's answer.
-     * The answer can only come after a successful dial; the first failure wins.
+     * Both must succeed, in either order (the answer may beat the dial's callback); the first
+     * failure wins.
      */
     private static final class Http1Outcome
     {
         private final AtomicReference<Promise<InetSocketAddress>> promise;
+        private final AtomicInteger pending = new AtomicInteger(2);
         private volatile InetSocketAddress address;
-        private final Promise<InetSocketAddress> dial = new Promise<>()
+        private final Promise<InetSocketAddress> dial = Promise.from(a ->
         {
-            @Override
-            public void succeeded(InetSocketAddress result)
-            {
-                address = result;
-                dialed = true;
-                if (answered)
-                    complete();
-            }
-
-            @Override
-            public void failed(Throwable x)
-            {
-                Promise<InetSocketAddress> p = promise.getAndSet(null);
-                if (p != null)
-                    p.failed(x);
-            }
-        };
-        private final Promise<Void> answer = new Promise<>()
-        {
-            @Override
-            public void succeeded(Void result)
-            {
-                answered = true;
-                if (dialed)
-                    complete();
-            }
-
-            @Override
-            public void failed(Throwable x)
-            {
-                Promise<InetSocketAddress> p = promise.getAndSet(null);
-                if (p != null)
-                    p.failed(x);
-            }
-        };
-        private volatile boolean dialed;
-        private volatile boolean answered;
+            address = a;
+            step();
+        }, this::fail);
+        private final Promise<Void> answer = Promise.from(v -> step(), this::fail);
 
         private Http1Outcome(Promise<InetSocketAddress> promise)
         {
             this.promise = new AtomicReference<>(promise);
         }
 
-        private void complete()
+        private void step()
+        {
+            Promise<InetSocketAddress> p = pending.decrementAndGet() == 0 ? promise.getAndSet(null) : null;
+            if (p != null)
+                p.succeeded(address);
+        }
+
+        private void fail(Throwable x)
         {
             Promise<InetSocketAddress> p = promise.getAndSet(null);
             if (p != null)
-                p.succeeded(address);
+                p.failed(x);
         }
     }
 }

@@ -23,6 +23,7 @@ import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
 import dev.adit.embed.AditServer;
+import dev.adit.testing.Quiescence;
 import dev.adit.testing.TestCertificates;
 import dev.adit.testing.Transport;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
@@ -108,21 +109,7 @@ final class AditFixture implements AutoCloseable
      */
     void assertQuiescentWithoutLeaks() throws InterruptedException
     {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true)
-        {
-            var leaks = pool.getLeaks();
-            int open = events.open();
-            if (open == 0 && leaks.isEmpty())
-                return;
-            if (System.nanoTime() > deadline)
-            {
-                StringBuilder dump = new StringBuilder();
-                leaks.forEach(b -> dump.append(b.dump()).append('\n'));
-                fail(open + " tunnels still open, " + leaks.size() + " leaked buffers:\n" + dump);
-            }
-            events.awaitChange(100);
-        }
+        Quiescence.assertNoOpenTunnelsNorLeaks(pool, events::open, events::awaitChange, Duration.ofSeconds(10));
     }
 
     @Override

@@ -22,6 +22,7 @@ import dev.adit.core.TunnelListener;
 import dev.adit.embed.AditServerConnector;
 import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
+import dev.adit.testing.Quiescence;
 import dev.adit.testing.Http2TunnelClient;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
@@ -516,21 +517,7 @@ class PostTunnelTest
 
         void assertQuiescentWithoutLeaks() throws InterruptedException
         {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (true)
-            {
-                var leaks = pool.getLeaks();
-                int open = events.open();
-                if (open == 0 && leaks.isEmpty())
-                    return;
-                if (System.nanoTime() > deadline)
-                {
-                    StringBuilder dump = new StringBuilder();
-                    leaks.forEach(b -> dump.append(b.dump()).append('\n'));
-                    fail(open + " tunnels still open, " + leaks.size() + " leaked buffers:\n" + dump);
-                }
-                events.awaitChange(100);
-            }
+            Quiescence.assertNoOpenTunnelsNorLeaks(pool, events::open, events::awaitChange, Duration.ofSeconds(10));
         }
 
         void close() throws Exception

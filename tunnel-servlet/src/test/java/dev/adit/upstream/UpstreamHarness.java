@@ -28,6 +28,7 @@ import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
 import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
+import dev.adit.testing.Quiescence;
 import dev.adit.testing.Payloads;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.ClientConnectionFactory;
@@ -155,21 +156,7 @@ final class UpstreamHarness implements AutoCloseable
     /** Every tunnel created here has closed and every pooled buffer is back (bounded wait). */
     void assertQuiescentWithoutLeaks() throws InterruptedException
     {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true)
-        {
-            var leaks = pool.getLeaks();
-            int open = events.open();
-            if (open == 0 && leaks.isEmpty())
-                return;
-            if (System.nanoTime() > deadline)
-            {
-                StringBuilder dump = new StringBuilder();
-                leaks.forEach(b -> dump.append(b.dump()).append('\n'));
-                fail(open + " tunnels still open, " + leaks.size() + " leaked buffers:\n" + dump);
-            }
-            events.awaitChange(50);
-        }
+        Quiescence.assertNoOpenTunnelsNorLeaks(pool, events::open, events::awaitChange, WAIT);
     }
 
     @Override
