@@ -16,10 +16,18 @@ import java.util.Objects;
  * @param policy      destination policy rules
  * @param routes      routes in the order they are tried
  * @param clusters    clusters by name, the built-in {@value ClusterConfig#ORIGINAL_DST} included
+ * @param encaps      encapsulating listeners: plain TCP in, tunnels out to a cluster
  */
 public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
-                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
+                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters, List<EncapConfig> encaps)
 {
+    /** A configuration without encapsulating listeners. */
+    public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
+                      List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
+    {
+        this(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, List.of());
+    }
+
     /** A configuration with the default route: every plain CONNECT terminated to its target. */
     public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy)
     {
@@ -36,6 +44,15 @@ public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, T
             if (route.action() != RouteConfig.Action.DENY && !clusters.containsKey(route.cluster()))
                 throw new IllegalArgumentException("route " + route.name() + ": unknown cluster " + route.cluster());
         }
+        encaps = List.copyOf(encaps);
+        for (EncapConfig encap : encaps)
+        {
+            ClusterConfig cluster = clusters.get(encap.cluster());
+            if (cluster == null || cluster.type() != ClusterConfig.Type.STATIC)
+                throw new IllegalArgumentException("encapsulating listener " + encap.name() + ": " + encap.cluster() + " is not a static cluster");
+            if (encap.mode() == EncapConfig.Mode.POST && cluster.protocol() != UpstreamProtocol.H2)
+                throw new IllegalArgumentException("encapsulating listener " + encap.name() + ": POST tunnels need an h2 cluster");
+        }
         listeners = List.copyOf(listeners);
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         Objects.requireNonNull(tunnel, "tunnel");
@@ -45,6 +62,6 @@ public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, T
 
     public AditConfig withListeners(List<ListenerConfig> newListeners)
     {
-        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters);
+        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters, encaps);
     }
 }

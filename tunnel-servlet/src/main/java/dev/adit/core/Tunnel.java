@@ -1,5 +1,6 @@
 package dev.adit.core;
 
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -99,6 +100,13 @@ public final class Tunnel implements TunnelInfo
 
     void onConnectionOpened(TunnelConnection connection)
     {
+        // A side that opens after the tunnel was disposed (the client left while the upstream
+        // was still answering) would otherwise stay connected until its idle timeout.
+        if (state.get() == State.CLOSED)
+        {
+            connection.aborter().abort(connection.getEndPoint(), new IOException("tunnel " + id + " was disposed before its " + connection.side() + " side opened"));
+            return;
+        }
         if (openedConnections.incrementAndGet() == 2)
             start();
     }

@@ -10,10 +10,12 @@ import java.util.Set;
 
 import dev.adit.config.AditConfig;
 import dev.adit.config.ClusterConfig;
+import dev.adit.config.EncapConfig;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
 import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.TunnelListener;
+import dev.adit.encap.EncapConnectionFactory;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.PemCredentials;
@@ -40,7 +42,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 /**
  * Builds an embedded Jetty {@link Server} that runs Adit from an {@link AditConfig}: the
  * listeners (HTTP/1.1 + h2c; TLS with ALPN h2 and http/1.1), HTTP/2 settings sized for
- * tunnels, and a {@link TunnelHandler} in front of everything. The standalone launcher uses
+ * tunnels, a {@link TunnelHandler} in front of everything, and the encapsulating listeners
+ * ({@link EncapConnectionFactory}: plain TCP in, tunnels out). The standalone launcher uses
  * it; so can applications that want Adit in their own process.
  *
  * <pre>{@code
@@ -133,6 +136,18 @@ public final class AditServer
             for (ListenerConfig l : config.listeners())
                 upgrades.put(l.name(), l.upgrades());
             server.setHandler(new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, listener));
+            for (EncapConfig encap : config.encaps())
+            {
+                EncapConnectionFactory factory = new EncapConnectionFactory(encap, clusters.get(encap.cluster()), config.tunnel(), listener);
+                ServerConnector connector = new AditServerConnector(server, factory);
+                connector.setName(encap.name());
+                connector.setHost(encap.host());
+                connector.setPort(encap.port());
+                // Until the upstream answers, the client's connection waits unread; the cluster's
+                // connect timeout bounds that wait, the tunnel's idle timeout the rest.
+                connector.setIdleTimeout(config.tunnel().idleTimeout().toMillis());
+                server.addConnector(connector);
+            }
             // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
             // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.
             // Open tunnels are reset at stop; a real drain is a later feature.

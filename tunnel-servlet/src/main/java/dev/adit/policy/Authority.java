@@ -128,6 +128,17 @@ public record Authority(String host, int port) {
     return "port " + port + " out of range 1.." + MAX_PORT;
   }
 
+  /**
+   * The authority of a socket address, by its IP address (never a name: no reverse lookup),
+   * e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}. An IPv6 zone id is dropped.
+   */
+  public static Authority of(java.net.InetSocketAddress address) {
+    InetAddress ip = address.getAddress();
+    String host = ip == null ? address.getHostString() : ip.getHostAddress();
+    int zone = host.indexOf('%');
+    return new Authority(zone < 0 ? host : host.substring(0, zone), address.getPort());
+  }
+
   /** Whether the host is an IPv4 or IPv6 address rather than a name. */
   public boolean isIpLiteral() {
     return host.indexOf(':') >= 0 || IpLiterals.parseIpv4(host) != null;

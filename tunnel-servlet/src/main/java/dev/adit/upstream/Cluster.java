@@ -18,6 +18,10 @@ import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.ClientTls;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HostPortHttpField;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpScheme;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.io.ClientConnector;
@@ -127,6 +131,24 @@ public final class Cluster extends ContainerLifeCycle
         ClientConnector connector = tcp.getClientConnector();
         tcp.connect(endpoint, options, Http1ConnectConnection.factory(connector.getExecutor(), connector.getByteBufferPool(),
             connector.getScheduler(), target.toString(), headers, tunnel, timeout, outcome.answer), outcome.dial);
+    }
+
+    /**
+     * Opens a POST tunnel (Envoy's {@code use_post}) on the pooled HTTP/2 connections of an h2
+     * cluster: {@code POST path} with {@code :authority} the target and no end of stream; a 2xx
+     * turns the stream into the tunnel's upstream side, its request and response bodies carrying
+     * the bytes. Completes as {@link #proxy} does.
+     *
+     * @throws IllegalStateException if this is not a static h2 cluster
+     */
+    public void post(Authority target, String path, HttpFields headers, Tunnel tunnel, Promise<InetSocketAddress> promise)
+    {
+        if (pool == null)
+            throw new IllegalStateException("cluster " + config.name() + " has no HTTP/2 pool for POST tunnels");
+        HttpURI uri = HttpURI.build().scheme(tls == null ? HttpScheme.HTTP : HttpScheme.HTTPS)
+            .host(target.isIpLiteral() && target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host()).port(target.port()).path(path);
+        MetaData.Request request = new MetaData.Request(HttpMethod.POST.asString(), uri, HttpVersion.HTTP_2, headers);
+        pool.open(nextEndpoint(), request, tunnel, config.connectTimeout(), promise);
     }
 
     /**

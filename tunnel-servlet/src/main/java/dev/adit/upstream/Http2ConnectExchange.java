@@ -13,6 +13,7 @@ import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.HTTP2Session;
@@ -61,7 +62,7 @@ final class Http2ConnectExchange implements Stream.Listener
     private final AtomicBoolean slotReleased = new AtomicBoolean();
     private final Http2ConnectPool pool;
     private final HostPort endpoint;
-    private final MetaData.ConnectRequest request;
+    private final MetaData.Request request;
     private final Tunnel tunnel;
     private final Duration responseTimeout;
     private final Promise<InetSocketAddress> promise;
@@ -73,7 +74,7 @@ final class Http2ConnectExchange implements Stream.Listener
     // Set by onHeaders, fed by onDataAvailable, which Jetty serializes.
     private volatile UpstreamRefusal refusal;
 
-    Http2ConnectExchange(Http2ConnectPool pool, HostPort endpoint, MetaData.ConnectRequest request, Tunnel tunnel,
+    Http2ConnectExchange(Http2ConnectPool pool, HostPort endpoint, MetaData.Request request, Tunnel tunnel,
                          Duration responseTimeout, Promise<InetSocketAddress> promise)
     {
         this.pool = pool;
@@ -112,7 +113,7 @@ final class Http2ConnectExchange implements Stream.Listener
         if (millis > 0)
             timeout = pool.scheduler().schedule(this::onResponseTimeout, millis, TimeUnit.MILLISECONDS);
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} CONNECT {} via {}", tunnel.id(), request.getHttpURI().getAuthority(), session);
+            LOG.debug("tunnel {} {} via {}", tunnel.id(), describe(), session);
         session.session().newStream(new HeadersFrame(request, null, false), new Promise<>()
         {
             @Override
@@ -295,7 +296,7 @@ final class Http2ConnectExchange implements Stream.Listener
 
     private UpstreamRefusedException refused(String note)
     {
-        return refusal.toException("upstream " + endpoint + " answered CONNECT " + request.getHttpURI().getAuthority() + " with " + refusal.status() + note);
+        return refusal.toException("upstream " + endpoint + " answered " + describe() + " with " + refusal.status() + note);
     }
 
     @Override
@@ -318,7 +319,7 @@ final class Http2ConnectExchange implements Stream.Listener
             cancelTimeout();
             TunnelFailure failure = frame.getError() == ErrorCode.HTTP_CONNECT_ERROR.code || frame.getError() == ErrorCode.REFUSED_STREAM_ERROR.code
                 ? TunnelFailure.CONNECT_FAILED : TunnelFailure.UPSTREAM_PROTOCOL_ERROR;
-            promise.failed(new TunnelException(failure, "upstream " + endpoint + " reset the CONNECT " + request.getHttpURI().getAuthority() + " with " + code));
+            promise.failed(new TunnelException(failure, "upstream " + endpoint + " reset the " + describe() + " with " + code));
         }
         else if (state.compareAndSet(State.REFUSING, State.DONE))
         {
@@ -377,7 +378,7 @@ final class Http2ConnectExchange implements Stream.Listener
         if (current != null && !current.isReset())
             current.reset(new ResetFrame(current.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
         promise.failed(new TunnelException(TunnelFailure.CONNECT_TIMEOUT,
-            "upstream " + endpoint + " did not answer CONNECT " + request.getHttpURI().getAuthority() + " within " + responseTimeout.toMillis() + " ms"));
+            "upstream " + endpoint + " did not answer " + describe() + " within " + responseTimeout.toMillis() + " ms"));
     }
 
     private void cancelTimeout()
@@ -392,6 +393,13 @@ final class Http2ConnectExchange implements Stream.Listener
         Http2PooledSession current = session;
         if (current != null && slotReleased.compareAndSet(false, true))
             current.release();
+    }
+
+    /** @return {@code CONNECT host:port}, or {@code POST host:port/path} for a POST tunnel */
+    private String describe()
+    {
+        String authority = request.getHttpURI().getAuthority();
+        return HttpMethod.CONNECT.is(request.getMethod()) ? "CONNECT " + authority : request.getMethod() + " " + authority + request.getHttpURI().getPath();
     }
 
     @Override

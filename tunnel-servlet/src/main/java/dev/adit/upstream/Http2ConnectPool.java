@@ -164,7 +164,7 @@ public class Http2ConnectPool extends ContainerLifeCycle
      *                        {@link TunnelException} ({@link UpstreamRefusedException} for a
      *                        non-2xx). On failure the caller disposes of the tunnel.
      */
-    public void open(HostPort endpoint, MetaData.ConnectRequest request, Tunnel tunnel, Duration responseTimeout, Promise<InetSocketAddress> promise)
+    public void open(HostPort endpoint, MetaData.Request request, Tunnel tunnel, Duration responseTimeout, Promise<InetSocketAddress> promise)
     {
         acquire(new Http2ConnectExchange(this, endpoint, request, tunnel, responseTimeout, promise));
     }

@@ -1,6 +1,7 @@
 package dev.adit.config.mp;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import java.util.regex.PatternSyntaxException;
 import dev.adit.config.AditConfig;
 import dev.adit.config.ClusterConfig;
 import dev.adit.config.ConfigException;
+import dev.adit.config.EncapConfig;
 import dev.adit.config.HeaderMatch;
 import dev.adit.config.HostPort;
 import dev.adit.config.Http2Config;
@@ -33,6 +35,7 @@ import dev.adit.config.ProxyProtocol;
 import dev.adit.config.RouteConfig;
 import dev.adit.config.RouteMatch;
 import dev.adit.config.Size;
+import dev.adit.config.Template;
 import dev.adit.config.TlsClientConfig;
 import dev.adit.config.TunnelConfig;
 import dev.adit.config.UpstreamProtocol;
@@ -55,6 +58,9 @@ public final class ConfigBinder
     private static final Pattern TOKEN = HEADER;
     private static final Pattern CLUSTER_PROPERTY = Pattern.compile("adit\\.cluster\\.([^.]+)\\..+");
     private static final Pattern ROUTE_PROPERTY = Pattern.compile("adit\\.route\\.([^.]+)\\..+");
+    private static final Pattern ENCAP_PROPERTY = Pattern.compile("adit\\.encap\\.([^.]+)\\..+");
+    private static final InetSocketAddress SAMPLE_LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 10000);
+    private static final InetSocketAddress SAMPLE_REMOTE = new InetSocketAddress(InetAddress.getLoopbackAddress(), 40000);
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length");
     private static final int MIN_WINDOW = 65535;
@@ -110,11 +116,12 @@ public final class ConfigBinder
         Map<String, ClusterConfig> clusters = clusters(tunnel.connectTimeout());
         List<RouteConfig> routes = routes(clusters);
         checkOpenProxy(listeners, policy, routes, clusters);
+        List<EncapConfig> encaps = encaps(clusters);
 
         Duration idleTimeout = value(ConfigKeys.SERVER_IDLE_TIMEOUT, t -> positive(Values.duration(t)));
         if (!problems.isEmpty())
             throw new ConfigException(problems);
-        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters);
+        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, encaps);
     }
 
     private void checkUnknownKeys()
@@ -128,7 +135,7 @@ public final class ConfigBinder
                 if (!ConfigKeys.BY_NAME.containsKey(base) && ConfigKeys.TEMPLATES.stream().noneMatch(p -> p.matcher(base).matches()))
                     problems.add(name + ": unknown key (expected: one of the keys listed in the README)");
             }
-            else if (name.startsWith("ADIT_") && !name.startsWith("ADIT_ROUTE_") && !name.startsWith("ADIT_CLUSTER_")
+            else if (name.startsWith("ADIT_") && !name.startsWith("ADIT_ROUTE_") && !name.startsWith("ADIT_CLUSTER_") && !name.startsWith("ADIT_ENCAP_")
                 && !ConfigKeys.BY_ENVIRONMENT_NAME.containsKey(name.replaceAll("_\\d+_?$", "")))
             {
                 problems.add(name + ": unknown environment variable (expected: ADIT_ followed by a documented key, such as ADIT_HTTP_PORT)");
@@ -469,6 +476,111 @@ public final class ConfigBinder
         if (problems.size() > before)
             return null;
         return new RouteMatch(connect, protocols, authorities, headers, pathPrefix);
+    }
+
+    private List<EncapConfig> encaps(Map<String, ClusterConfig> clusters)
+    {
+        List<String> names = list(ConfigKeys.ENCAPS.name(), "");
+        Set<String> declared = new LinkedHashSet<>();
+        for (String name : names)
+        {
+            if (!NAME.matcher(name).matches())
+                problems.add(ConfigKeys.ENCAPS.name() + ": " + name + " (expected: listener names of lower-case letters, digits and dashes)");
+            else if (name.equals("http") || name.equals("https"))
+                problems.add(ConfigKeys.ENCAPS.name() + ": " + name + " (expected: another name; http and https are the HTTP listeners)");
+            else if (!declared.add(name))
+                problems.add(ConfigKeys.ENCAPS.name() + ": " + name + " (expected: each listener named once)");
+        }
+        for (String property : config.getPropertyNames())
+        {
+            Matcher m = ENCAP_PROPERTY.matcher(property);
+            if (m.matches() && !declared.contains(m.group(1)))
+                problems.add(property + ": encapsulating listener " + m.group(1) + " is not listed (expected: " + ConfigKeys.ENCAPS.name() + " to name it)");
+        }
+        List<EncapConfig> encaps = new ArrayList<>();
+        for (String name : declared)
+        {
+            EncapConfig encap = encap(name, clusters);
+            if (encap != null)
+                encaps.add(encap);
+        }
+        return encaps;
+    }
+
+    private EncapConfig encap(String name, Map<String, ClusterConfig> clusters)
+    {
+        int before = problems.size();
+        String host = value(ConfigKeys.ENCAP_HOST, "encap", name, this::host);
+        String portKey = ConfigKeys.ENCAP_PORT.with("encap", name);
+        Optional<Integer> port = get(portKey, t -> Values.integer(t, 0, 65535));
+        if (port.isEmpty() && problems.size() == before)
+            problems.add(portKey + ": (none) (expected: a port from 0 to 65535)");
+        String clusterKey = ConfigKeys.ENCAP_CLUSTER.with("encap", name);
+        String clusterName = value(ConfigKeys.ENCAP_CLUSTER, "encap", name, String::trim);
+        ClusterConfig cluster = clusters.get(clusterName);
+        if (clusterName.isEmpty())
+            problems.add(clusterKey + ": (none) (expected: the name of a static cluster)");
+        else if (cluster == null)
+        {
+            if (!definesCluster(clusterName))
+                problems.add(clusterKey + ": " + clusterName + " (expected: a cluster configured with adit.cluster." + clusterName + ".*)");
+        }
+        else if (cluster.type() != ClusterConfig.Type.STATIC)
+            problems.add(clusterKey + ": " + clusterName + " (expected: a static cluster; the tunnels go to its endpoints)");
+        EncapConfig.Mode mode = value(ConfigKeys.ENCAP_MODE, "encap", name, t -> choice(t, EncapConfig.Mode.class, "connect or post"));
+        if (mode == EncapConfig.Mode.POST && cluster != null && cluster.protocol() != UpstreamProtocol.H2)
+            problems.add(ConfigKeys.ENCAP_MODE.with("encap", name) + ": post (expected: connect, or an h2 cluster: " + clusterName
+                + " is http1, and POST tunnels are sent over HTTP/2 only)");
+        String hostnameKey = ConfigKeys.ENCAP_HOSTNAME.with("encap", name);
+        Optional<Template> hostname = get(hostnameKey, this::targetTemplate);
+        if (hostname.isEmpty() && problems.size() == before)
+            problems.add(hostnameKey + ": (none) (expected: the CONNECT target, host:port, e.g. backend.internal:8080 or %DOWNSTREAM_LOCAL_ADDRESS%)");
+        String postPath = value(ConfigKeys.ENCAP_POST_PATH, "encap", name, t ->
+        {
+            if (!t.startsWith("/") || t.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f))
+                throw new IllegalArgumentException("an absolute path starting with /, without spaces or control characters");
+            return t;
+        });
+        List<EncapConfig.Header> headers = new ArrayList<>();
+        String addKey = ConfigKeys.ENCAP_HEADERS_TO_ADD.with("encap", name);
+        for (String item : list(addKey, ""))
+        {
+            int colon = item.indexOf(':');
+            String header = colon < 0 ? "" : item.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            if (colon < 1 || !HEADER.matcher(header).matches() || isHopByHopOrPseudo(header) || header.equals("host"))
+            {
+                problems.add(addKey + ": " + item + " (expected: name: value, with a header name that is not hop-by-hop, host or pseudo)");
+                continue;
+            }
+            try
+            {
+                headers.add(new EncapConfig.Header(header, Template.parse(item.substring(colon + 1).trim())));
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(addKey + ": " + item + " (expected: " + expectation(x) + ")");
+            }
+        }
+        boolean forwarded = value(ConfigKeys.ENCAP_FORWARDED, "encap", name, Values::bool);
+        if (problems.size() > before || cluster == null || port.isEmpty() || hostname.isEmpty())
+            return null;
+        return new EncapConfig(name, host, port.get(), clusterName, mode, hostname.get(), postPath, headers, forwarded);
+    }
+
+    /** A CONNECT target template: its operators known, and a valid host:port once filled in. */
+    private Template targetTemplate(String text)
+    {
+        Template template = Template.parse(text.trim());
+        String sample = template.render(SAMPLE_LOCAL, SAMPLE_REMOTE);
+        try
+        {
+            Authority.parse(sample);
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw new IllegalArgumentException("host:port once filled in; " + sample + " is not (" + x.getMessage() + ")");
+        }
+        return template;
     }
 
     private boolean definesCluster(String name)

@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
 
 /**
  * Every key Adit reads. Keep this list and the README's table in step (a test checks). Keys
- * with {@code <route>}, {@code <cluster>} or {@code <header>} are templates.
+ * with {@code <route>}, {@code <cluster>}, {@code <encap>} or {@code <header>} are templates.
  */
 public final class ConfigKeys
 {
@@ -70,6 +70,16 @@ public final class ConfigKeys
     public static final ConfigKey CLUSTER_TLS_SPKI_PINS = key("adit.cluster.<cluster>.tls.spki-pins", "list of base64", "", "SHA-256 digests of the endpoint certificate's public key (SubjectPublicKeyInfo), base64; the certificate must match one, in addition to being trusted.");
     public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address).");
 
+    public static final ConfigKey ENCAPS = key("adit.encaps", "list of names", "", "Encapsulating listeners: each accepts plain TCP and carries every connection through a tunnel to a cluster (Envoy's `tcp_proxy` with `tunneling_config`).");
+    public static final ConfigKey ENCAP_HOST = key("adit.encap.<encap>.host", "host", "127.0.0.1", "Address the encapsulating listener binds.");
+    public static final ConfigKey ENCAP_PORT = key("adit.encap.<encap>.port", "port", "", "Port of the encapsulating listener; 0 picks a free port. Required.");
+    public static final ConfigKey ENCAP_CLUSTER = key("adit.encap.<encap>.cluster", "name", "", "The static cluster tunnels go to: its `protocol` (`h2` pooled, `http1` one connection each) and `tls.*` say how. Required.");
+    public static final ConfigKey ENCAP_HOSTNAME = key("adit.encap.<encap>.hostname", "template", "", "The CONNECT target (`:authority`), `host:port` with operators `%DOWNSTREAM_LOCAL_ADDRESS%`, `%DOWNSTREAM_LOCAL_PORT%`, `%DOWNSTREAM_REMOTE_ADDRESS%` (and `_WITHOUT_PORT`, `%DOWNSTREAM_REMOTE_PORT%`). Required.");
+    public static final ConfigKey ENCAP_MODE = key("adit.encap.<encap>.mode", "connect or post", "connect", "`connect`: CONNECT requests; `post`: POST to `post-path` with the bytes as bodies (h2 clusters only).");
+    public static final ConfigKey ENCAP_POST_PATH = key("adit.encap.<encap>.post-path", "path", "/", "The `:path` of POST tunnels.");
+    public static final ConfigKey ENCAP_HEADERS_TO_ADD = key("adit.encap.<encap>.headers-to-add", "list of `name: value`", "", "Headers sent with every tunnel request, values with the operators of `hostname` (e.g. `baggage: k8s.namespace.name=demo`).");
+    public static final ConfigKey ENCAP_FORWARDED = key("adit.encap.<encap>.forwarded", "boolean", "true", "Send `forwarded: for=\"<client ip:port>\"` (RFC 7239) with every tunnel request, as HBONE does.");
+
     public static final List<ConfigKey> ALL = List.of(
         HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
@@ -80,7 +90,8 @@ public final class ConfigKeys
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
         CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
-        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME);
+        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME,
+        ENCAPS, ENCAP_HOST, ENCAP_PORT, ENCAP_CLUSTER, ENCAP_HOSTNAME, ENCAP_MODE, ENCAP_POST_PATH, ENCAP_HEADERS_TO_ADD, ENCAP_FORWARDED);
 
     static final Map<String, ConfigKey> BY_NAME = ALL.stream().filter(k -> !k.isTemplate())
         .collect(Collectors.toUnmodifiableMap(ConfigKey::name, Function.identity()));
