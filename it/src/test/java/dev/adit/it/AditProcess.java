@@ -157,6 +157,26 @@ final class AditProcess implements AutoCloseable
         }
     }
 
+    /**
+     * Waits for the line announcing the listener {@code prefix} names, such as
+     * {@code "Adit listening on https://"} or {@code "Adit encapsulating client on tcp://"}, and
+     * returns its port.
+     */
+    int awaitPort(String prefix, Duration timeout) throws InterruptedException
+    {
+        String line = awaitLine(prefix, timeout);
+        Matcher m = Pattern.compile(Pattern.quote(prefix) + "[^ ]*:(\\d+) ").matcher(line);
+        if (!m.find())
+            throw new IllegalStateException("no port in: " + line);
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** @return every output line so far that contains {@code text} */
+    List<String> linesWith(String text)
+    {
+        return output.stream().filter(l -> l.contains(text)).toList();
+    }
+
     int httpPort()
     {
         return httpPort;

@@ -9,8 +9,11 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.adit.config.AditConfig;
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.ConfigException;
+import dev.adit.config.EncapConfig;
 import dev.adit.config.ListenerConfig;
+import dev.adit.config.UpstreamProtocol;
 import dev.adit.config.mp.ConfigBinder;
 import dev.adit.embed.AditServer;
 import io.smallrye.config.PropertiesConfigSource;
@@ -94,6 +97,14 @@ public final class Main
                 String host = listener.host().contains(":") ? "[" + listener.host() + "]" : listener.host();
                 out.printf("Adit listening on %s://%s:%d (%s)%n", scheme, host, AditServer.port(server, listener.name()), protocols);
             }
+        }
+        for (EncapConfig encap : config.encaps())
+        {
+            ClusterConfig cluster = config.clusters().get(encap.cluster());
+            String host = encap.host().contains(":") ? "[" + encap.host() + "]" : encap.host();
+            String how = (encap.mode() == EncapConfig.Mode.POST ? "POST" : "CONNECT") + " over "
+                + (cluster.protocol() == UpstreamProtocol.H2 ? (cluster.tls().enabled() ? "h2" : "h2c") : (cluster.tls().enabled() ? "HTTP/1.1 and TLS" : "HTTP/1.1"));
+            out.printf("Adit encapsulating %s on tcp://%s:%d (%s to cluster %s)%n", encap.name(), host, AditServer.port(server, encap.name()), how, encap.cluster());
         }
         out.flush();
         server.join();

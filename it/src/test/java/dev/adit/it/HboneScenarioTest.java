@@ -1,0 +1,214 @@
+package dev.adit.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The seed demo (Envoy's "TCP tunneling over HTTP/2 CONNECT" with a TLS server), HBONE style,
+ * with two standalone jars and the repository's own files: {@code certs/gen-certs.sh --spiffe}
+ * for the certificates, {@code config/hbone-client.properties} and
+ * {@code config/hbone-server.properties}, and the demo's echo server and client in
+ * {@code it/demo/}.
+ *
+ * <pre>
+ *   client.py --TCP--&gt; client Adit :10000 --h2 CONNECT, mTLS--&gt; server Adit :15008 --TCP--&gt; echo-server.py :9000
+ * </pre>
+ *
+ * Ports are free ones here, set with system properties; everything else is the files as the
+ * README runs them.
+ */
+@Timeout(300)
+class HboneScenarioTest
+{
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path certs;
+
+    private static Script echo;
+    private static AditProcess server;
+    private static AditProcess client;
+    private static int echoPort;
+    private static int encapPort;
+
+    @BeforeAll
+    static void start() throws Exception
+    {
+        Commands.Result made = Commands.run(TIMEOUT, List.of("bash", repository("certs/gen-certs.sh").toString(), "--force", "--spiffe", "cluster.local", certs.toString()));
+        assertThat(made.exitCode()).as(made.output()).isZero();
+
+        echo = Script.start(List.of("python3", repository("it/demo/echo-server.py").toString(), "0"));
+        echoPort = Integer.parseInt(echo.awaitLine("Echo server listening on ", TIMEOUT).replaceAll(".*:(\\d+)$", "$1"));
+
+        server = AditProcess.start(List.of(
+                "-Dadit.https.port=0",
+                "-Dadit.tls.cert-chain=" + certs.resolve("server.pem"),
+                "-Dadit.tls.private-key=" + certs.resolve("server.key"),
+                "-Dadit.tls.client-ca=" + certs.resolve("ca.pem"),
+                "-Dadit.policy.allow=127.0.0.1:" + echoPort),
+            List.of("--config", AditProcess.configFile("hbone-server.properties").toString()));
+        int serverPort = server.awaitPort("Adit listening on https://", TIMEOUT);
+
+        client = AditProcess.start(List.of(
+                "-Dadit.encap.client.port=0",
+                "-Dadit.encap.client.hostname=127.0.0.1:" + echoPort,
+                "-Dadit.cluster.hbone.endpoints=127.0.0.1:" + serverPort,
+                "-Dadit.cluster.hbone.tls.ca=" + certs.resolve("ca.pem"),
+                "-Dadit.cluster.hbone.tls.cert-chain=" + certs.resolve("client.pem"),
+                "-Dadit.cluster.hbone.tls.private-key=" + certs.resolve("client.key")),
+            List.of("--config", AditProcess.configFile("hbone-client.properties").toString()));
+        encapPort = client.awaitPort("Adit encapsulating client on tcp://", TIMEOUT);
+    }
+
+    private static Path repository(String file)
+    {
+        return AditProcess.configFile("hbone-client.properties").getParent().getParent().resolve(file);
+    }
+
+    @AfterAll
+    static void stop() throws Exception
+    {
+        if (client != null)
+            client.close();
+        if (server != null)
+            server.close();
+        if (echo != null)
+            echo.close();
+    }
+
+    @Test
+    void fiveMessagesComeBackAndBothSidesLogTheTunnelWithTheSameCounts() throws Exception
+    {
+        Commands.Result run = Commands.run(TIMEOUT, List.of("python3", repository("it/demo/client.py").toString(), Integer.toString(encapPort), "0.2"));
+        assertThat(run.exitCode()).as(run.output()).isZero();
+        for (int n = 1; n <= 5; n++)
+            assertThat(run.output()).contains("Received from server: Echo from server: Message " + n + " from client!");
+        assertThat(run.output()).contains("Disconnected from server.");
+
+        long sent = 0;
+        long echoed = 0;
+        for (int n = 1; n <= 5; n++)
+        {
+            sent += ("Message " + n + " from client!").length();
+            echoed += ("Echo from server: Message " + n + " from client!").length();
+        }
+        JsonNode clientLog = accessLog(client, "tcp");
+        JsonNode serverLog = accessLog(server, "HTTP/2.0");
+        for (JsonNode log : List.of(clientLog, serverLog))
+        {
+            assertThat(log.get("bytes_received").asLong()).as("%s", log).isEqualTo(sent);
+            assertThat(log.get("bytes_sent").asLong()).as("%s", log).isEqualTo(echoed);
+            assertThat(log.get("authority").asText()).as("%s", log).isEqualTo("127.0.0.1:" + echoPort);
+            assertThat(log.get("response_flags").asText()).as("%s", log).isEqualTo("-");
+        }
+        assertThat(clientLog.get("response_code").asInt()).isEqualTo(200);
+        assertThat(clientLog.get("upstream_cluster").asText()).isEqualTo("hbone");
+        assertThat(serverLog.get("response_code").asInt()).isEqualTo(200);
+        assertThat(serverLog.get("upstream_host").asText()).isEqualTo("127.0.0.1:" + echoPort);
+        // The server saw the client Adit's connection; the client Adit saw client.py's.
+        assertThat(serverLog.get("downstream_remote_address").asText()).startsWith("127.0.0.1:");
+        assertThat(clientLog.get("downstream_local_address").asText()).isEqualTo("127.0.0.1:" + encapPort);
+    }
+
+    /** Waits (bounded) for the one access-log line of a tunnel over {@code protocol}. */
+    private static JsonNode accessLog(AditProcess adit, String protocol) throws Exception
+    {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (true)
+        {
+            List<JsonNode> lines = new ArrayList<>();
+            for (String line : adit.linesWith("\"start_time\""))
+            {
+                JsonNode node = JSON.readTree(line.substring(line.indexOf('{')));
+                if (protocol.equals(node.path("protocol").asText()))
+                    lines.add(node);
+            }
+            if (!lines.isEmpty())
+            {
+                assertThat(lines).as("access-log lines over %s", protocol).hasSize(1);
+                return lines.get(0);
+            }
+            if (System.nanoTime() > deadline)
+                throw new AssertionError("no access-log line over " + protocol + "; output:\n" + adit.output());
+            adit.awaitLine("\"start_time\"", Duration.ofMillis(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+        }
+    }
+
+    /** A helper process whose output is read line by line. */
+    private static final class Script implements AutoCloseable
+    {
+        private final Process process;
+        private final List<String> output = new CopyOnWriteArrayList<>();
+        private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+        private Script(Process process)
+        {
+            this.process = process;
+            Thread reader = new Thread(() ->
+            {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
+                {
+                    for (String line; (line = in.readLine()) != null; )
+                    {
+                        output.add(line);
+                        lines.add(line);
+                    }
+                }
+                catch (IOException ignored)
+                {
+                    // The process ended.
+                }
+                lines.add("<eof>");
+            }, "script-output");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        static Script start(List<String> command) throws IOException
+        {
+            return new Script(new ProcessBuilder(command).redirectErrorStream(true).start());
+        }
+
+        String awaitLine(String text, Duration timeout) throws InterruptedException
+        {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true)
+            {
+                String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (line == null || line.equals("<eof>"))
+                    throw new IllegalStateException("no line with '" + text + "'; output:\n" + String.join("\n", output));
+                if (line.contains(text))
+                    return line;
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException
+        {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS))
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
