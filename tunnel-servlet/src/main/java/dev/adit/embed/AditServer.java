@@ -152,7 +152,7 @@ public final class AditServer
         {
             HttpConfiguration http = httpConfiguration();
             HTTP2CServerConnectionFactory h2c = configure(new HTTP2CServerConnectionFactory(http));
-            ServerConnector connector = new AditServerConnector(server, new HttpConnectionFactory(http), h2c);
+            ServerConnector connector = new AditServerConnector(server, new TunnelHttpConnectionFactory(http), h2c);
             return bind(connector, listener);
         }
 
@@ -174,7 +174,7 @@ public final class AditServer
             ssl.setKeyStorePassword(new String(password));
             ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
 
-            HttpConnectionFactory http1 = new HttpConnectionFactory(https);
+            HttpConnectionFactory http1 = new TunnelHttpConnectionFactory(https);
             HTTP2ServerConnectionFactory h2 = configure(new HTTP2ServerConnectionFactory(https));
             // ALPN tokens (RFC 7301), not Jetty's protocol names ("HTTP/1.1" would match no client).
             ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
