@@ -202,6 +202,8 @@ public final class AditServer
             connector.setHost(listener.host());
             connector.setPort(listener.port());
             connector.setIdleTimeout(config.idleTimeout().toMillis());
+            // Jetty's default (the JDK's 50) overflowed in HTTP/1.1 CONNECT bursts; the kernel caps this at somaxconn.
+            connector.setAcceptQueueSize(1024);
             return connector;
         }
     }
