@@ -167,7 +167,7 @@ public final class AditServer
         {
             HttpConfiguration http = httpConfiguration();
             HTTP2CServerConnectionFactory h2c = configure(new HTTP2CServerConnectionFactory(http));
-            ServerConnector connector = new AditServerConnector(server, new HttpConnectionFactory(http), h2c);
+            ServerConnector connector = new AditServerConnector(server, new TunnelHttpConnectionFactory(http), h2c);
             return bind(connector, listener);
         }
 
@@ -189,7 +189,7 @@ public final class AditServer
             ssl.setKeyStorePassword(new String(password));
             ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
 
-            HttpConnectionFactory http1 = new HttpConnectionFactory(https);
+            HttpConnectionFactory http1 = new TunnelHttpConnectionFactory(https);
             HTTP2ServerConnectionFactory h2 = configure(new HTTP2ServerConnectionFactory(https));
             // ALPN tokens (RFC 7301), not Jetty's protocol names ("HTTP/1.1" would match no client).
             ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
@@ -217,6 +217,8 @@ public final class AditServer
             connector.setHost(listener.host());
             connector.setPort(listener.port());
             connector.setIdleTimeout(config.idleTimeout().toMillis());
+            // Jetty's default (the JDK's 50) overflowed in HTTP/1.1 CONNECT bursts; the kernel caps this at somaxconn.
+            connector.setAcceptQueueSize(1024);
             return connector;
         }
     }

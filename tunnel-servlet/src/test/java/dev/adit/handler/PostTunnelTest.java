@@ -20,6 +20,7 @@ import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelListener;
 import dev.adit.embed.AditServerConnector;
+import dev.adit.embed.TunnelHttpConnectionFactory;
 import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.testing.Quiescence;
@@ -44,7 +45,6 @@ import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -467,8 +467,9 @@ class PostTunnelTest
     }
 
     /**
-     * A Jetty server on loopback port 0 shaped like Adit's plain listener (HTTP/1.1 and h2c on
-     * {@link AditServerConnector}, HTTP/2 sized as {@link Http2Config#DEFAULTS}) with a
+     * A Jetty server on loopback port 0 shaped like Adit's plain listener (HTTP/1.1 from
+     * {@link TunnelHttpConnectionFactory} and h2c on {@link AditServerConnector}, HTTP/2 sized
+     * as {@link Http2Config#DEFAULTS}) with a
      * leak-tracking pool and the test-only {@link PostTunnelHandler} as its handler.
      */
     static final class PostFixture
@@ -492,7 +493,7 @@ class PostTunnelTest
             h2c.setInitialStreamRecvWindow(h2.initialStreamWindow().toIntBytes());
             h2c.setInitialSessionRecvWindow(h2.initialSessionWindow().toIntBytes());
             h2c.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
-            connector = new AditServerConnector(server, new HttpConnectionFactory(http), h2c);
+            connector = new AditServerConnector(server, new TunnelHttpConnectionFactory(http), h2c);
             connector.setHost("127.0.0.1");
             connector.setPort(0);
             connector.setIdleTimeout(connectionIdleTimeout.toMillis());
