@@ -143,6 +143,7 @@ public final class AditServer
                 connector.setName(encap.name());
                 connector.setHost(encap.host());
                 connector.setPort(encap.port());
+                connector.setAcceptQueueSize(1024);
                 // Until the upstream answers, the client's connection waits unread; the cluster's
                 // connect timeout bounds that wait, the tunnel's idle timeout the rest.
                 connector.setIdleTimeout(config.tunnel().idleTimeout().toMillis());
