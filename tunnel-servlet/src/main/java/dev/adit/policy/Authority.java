@@ -128,6 +128,17 @@ public record Authority(String host, int port) {
     return "port " + port + " out of range 1.." + MAX_PORT;
   }
 
+  /**
+   * The authority of an IP address and port, in the text a parsed target of the same address
+   * has (RFC 5952 for IPv6, no scope id): how logs print socket addresses. Never resolves.
+   *
+   * @throws MalformedAuthorityException if the port is not in 1..65535
+   */
+  public static Authority of(InetAddress address, int port) {
+    byte[] raw = address.getAddress();
+    return new Authority(raw.length == 4 ? IpLiterals.formatIpv4(raw) : IpLiterals.formatIpv6(raw), port);
+  }
+
   /** Whether the host is an IPv4 or IPv6 address rather than a name. */
   public boolean isIpLiteral() {
     return host.indexOf(':') >= 0 || IpLiterals.parseIpv4(host) != null;
