@@ -16,10 +16,18 @@ import java.util.Objects;
  * @param policy      destination policy rules
  * @param routes      routes in the order they are tried
  * @param clusters    clusters by name, the built-in {@value ClusterConfig#ORIGINAL_DST} included
+ * @param accessLog   the access log
  */
 public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
-                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
+                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters, AccessLogConfig accessLog)
 {
+    /** A configuration with the default access log (on). */
+    public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
+                      List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
+    {
+        this(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, AccessLogConfig.DEFAULTS);
+    }
+
     /** A configuration with the default route: every plain CONNECT terminated to its target. */
     public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy)
     {
@@ -41,10 +49,16 @@ public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, T
         Objects.requireNonNull(tunnel, "tunnel");
         Objects.requireNonNull(http2, "http2");
         Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(accessLog, "accessLog");
     }
 
     public AditConfig withListeners(List<ListenerConfig> newListeners)
     {
-        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters);
+        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters, accessLog);
+    }
+
+    public AditConfig withAccessLog(AccessLogConfig newAccessLog)
+    {
+        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, newAccessLog);
     }
 }
