@@ -223,9 +223,16 @@ public class TunnelHandler extends Handler.Wrapper
         return kind == Router.Kind.POST ? "POST " + version : protocol == null ? version : version + " " + protocol;
     }
 
+    /** @return {@code HTTP/1.1}, or {@code HTTP/2} as RFC 9113 and Envoy's access log name it (Jetty says {@code HTTP/2.0}) */
     private static String httpVersion(Request request)
     {
-        return request.getConnectionMetaData().getHttpVersion().asString();
+        HttpVersion version = request.getConnectionMetaData().getHttpVersion();
+        return switch (version)
+        {
+            case HTTP_2 -> "HTTP/2";
+            case HTTP_3 -> "HTTP/3";
+            default -> version.asString();
+        };
     }
 
     /**
