@@ -1,5 +1,6 @@
 package dev.adit.handler;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
 import dev.adit.embed.AditServer;
+import dev.adit.log.JsonLine;
 import dev.adit.testing.Quiescence;
 import dev.adit.testing.TestCertificates;
 import dev.adit.testing.Transport;
@@ -108,11 +110,27 @@ final class AditFixture implements AutoCloseable
 
     /**
      * Every tunnel has closed and every pooled buffer is back: called after each test, once
-     * the clients are closed. Waits (bounded) for the asynchronous close to finish.
+     * the clients are closed. Waits (bounded) for the asynchronous close to finish. Then the
+     * access log: a well-formed line for every tunnel that ended, and no tunnel in two lines.
+     * (A line with no event yet is allowed: a tunnel whose setup outlived its test may be
+     * reported between the two.)
      */
     void assertQuiescentWithoutLeaks() throws InterruptedException
     {
         Quiescence.assertNoOpenTunnelsNorLeaks(pool, events::open, events::awaitChange, Duration.ofSeconds(10));
+        List<String> ids = new ArrayList<>();
+        for (String line : accessLog.all())
+        {
+            try
+            {
+                ids.add((String)JsonLine.parse(line).get("tunnel_id"));
+            }
+            catch (IOException x)
+            {
+                fail("not a JSON access-log line: " + line, x);
+            }
+        }
+        assertThat(ids).as("tunnels in the access log").doesNotHaveDuplicates().containsAll(events.ended());
     }
 
     @Override
@@ -204,6 +222,12 @@ final class AditFixture implements AutoCloseable
         List<Refused> refused()
         {
             return new ArrayList<>(refused);
+        }
+
+        /** @return the ids of the tunnels that closed or were refused */
+        List<String> ended()
+        {
+            return new ArrayList<>(endedIds);
         }
 
         List<String> unpaired()
