@@ -16,16 +16,17 @@ import java.util.Objects;
  * @param policy      destination policy rules
  * @param routes      routes in the order they are tried
  * @param clusters    clusters by name, the built-in {@value ClusterConfig#ORIGINAL_DST} included
+ * @param accessLog   the access log
  * @param encaps      encapsulating listeners: plain TCP in, tunnels out to a cluster
  */
 public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
-                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters, List<EncapConfig> encaps)
+                         List<RouteConfig> routes, Map<String, ClusterConfig> clusters, AccessLogConfig accessLog, List<EncapConfig> encaps)
 {
-    /** A configuration without encapsulating listeners. */
+    /** A configuration with the default access log (on) and no encapsulating listeners. */
     public AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, TunnelConfig tunnel, Http2Config http2, PolicyConfig policy,
                       List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
     {
-        this(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, List.of());
+        this(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, AccessLogConfig.DEFAULTS, List.of());
     }
 
     /** A configuration with the default route: every plain CONNECT terminated to its target. */
@@ -58,10 +59,16 @@ public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, T
         Objects.requireNonNull(tunnel, "tunnel");
         Objects.requireNonNull(http2, "http2");
         Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(accessLog, "accessLog");
     }
 
     public AditConfig withListeners(List<ListenerConfig> newListeners)
     {
-        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters, encaps);
+        return new AditConfig(newListeners, idleTimeout, tunnel, http2, policy, routes, clusters, accessLog, encaps);
+    }
+
+    public AditConfig withAccessLog(AccessLogConfig newAccessLog)
+    {
+        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, newAccessLog, encaps);
     }
 }

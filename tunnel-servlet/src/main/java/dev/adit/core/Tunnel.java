@@ -32,7 +32,16 @@ import org.slf4j.LoggerFactory;
  * the maximum duration; then {@link TunnelListener#onClosed} fires. A failure on one side is
  * propagated to the other as a reset ({@link EndPointAborter}).</p>
  *
- * <p>A tunnel that never started is released with {@link #dispose}: no listener events.</p>
+ * <p>A tunnel that will never start is released with {@link #refuse}, which reports it once
+ * with {@link TunnelListener#onRefused} (the client was answered non-2xx, or went away), so
+ * that every tunnel request reaches the access log; a side that closes before the start does
+ * the same. {@link #dispose} releases it without any event, for tunnels no one accounts for.</p>
+ *
+ * <p>What the creator learns on the way is set on the tunnel for listeners and logs: the
+ * cluster ({@link #setUpstreamCluster}), the status answered ({@link #setResponseCode}), the
+ * client's addresses when no downstream connection will carry them
+ * ({@link #setDownstreamAddresses}). Addresses are kept when the connections are made, so
+ * that they can still be reported once the sockets are closed.</p>
  *
  * <p>Thread safety: all methods may be called from any thread; state changes are atomic.</p>
  */
@@ -62,6 +71,11 @@ public final class Tunnel implements TunnelInfo
     private volatile Pipe toUpstream;
     private volatile Pipe toDownstream;
     private volatile Scheduler.Task maxDurationTask;
+    private volatile SocketAddress downstreamRemoteAddress;
+    private volatile SocketAddress downstreamLocalAddress;
+    private volatile SocketAddress upstreamAddress;
+    private volatile String upstreamCluster;
+    private volatile int responseCode;
 
     public Tunnel(String authority, String protocol, TunnelConfig config, ByteBufferPool pool, Scheduler scheduler, TunnelListener listener)
     {
@@ -83,6 +97,8 @@ public final class Tunnel implements TunnelInfo
         if (downstream != null)
             throw new IllegalStateException("downstream already set on " + this);
         downstream = new TunnelConnection(this, TunnelConnection.Side.DOWNSTREAM, endPoint, executor, aborter);
+        if (downstreamRemoteAddress == null)
+            setDownstreamAddresses(endPoint.getRemoteSocketAddress(), endPoint.getLocalSocketAddress());
         return downstream;
     }
 
@@ -95,6 +111,7 @@ public final class Tunnel implements TunnelInfo
         if (upstream != null)
             throw new IllegalStateException("upstream already set on " + this);
         upstream = new TunnelConnection(this, TunnelConnection.Side.UPSTREAM, endPoint, executor, aborter);
+        upstreamAddress = endPoint.getRemoteSocketAddress();
         return upstream;
     }
 
@@ -166,7 +183,7 @@ public final class Tunnel implements TunnelInfo
         if (state.get() == State.OPEN)
             abort(resetOf(connection), cause, connection);
         else if (state.get() == State.NEW)
-            dispose(cause);
+            end(resetOf(connection), cause);
     }
 
     private void onMaxDuration()
@@ -209,20 +226,75 @@ public final class Tunnel implements TunnelInfo
     }
 
     /**
-     * Releases a tunnel that never started (the response could not be sent, or the client went
-     * away during setup): resets the target's side if it is connected, closes the client's.
-     * No listener events.
+     * Releases a tunnel that will never start and reports it once with
+     * {@link TunnelListener#onRefused}: the client was answered with a non-2xx status (the
+     * route, the policy or the upstream refused it, the connect failed), or it went away before
+     * the tunnel opened. Resets the target's side if it is connected, closes the client's.
+     * Does nothing once the tunnel started or ended (so the first report wins).
+     *
+     * @param failure why, as the listeners and the access log report it
+     * @param status  the status answered ({@link #responseCode()}), or 0 when none reached the client
+     * @return whether this call ended the tunnel
+     */
+    public boolean refuse(TunnelFailure failure, int status, Throwable cause)
+    {
+        if (!release(cause))
+            return false;
+        responseCode = status;
+        notifyRefused(Objects.requireNonNull(failure), cause);
+        return true;
+    }
+
+    /** A side closed before the start: reported as refused, with whatever status was answered. */
+    private void end(TunnelFailure failure, Throwable cause)
+    {
+        if (release(cause))
+            notifyRefused(failure, cause);
+    }
+
+    /**
+     * Releases a tunnel that never started, like {@link #refuse} but without any listener
+     * event: for tunnels that no one accounts for (tests, or a creator that reports the
+     * failure itself).
      */
     public void dispose(Throwable cause)
     {
+        release(cause);
+    }
+
+    private boolean release(Throwable cause)
+    {
         if (!state.compareAndSet(State.NEW, State.CLOSED))
-            return;
+            return false;
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} disposed before start", id, cause);
+            LOG.debug("tunnel {} released before start", id, cause);
         if (upstream != null)
             upstream.aborter().abort(upstream.getEndPoint(), cause);
         if (downstream != null)
             downstream.getEndPoint().close(cause);
+        return true;
+    }
+
+    /**
+     * @param remote the client's address, as the request's connection has it
+     * @param local  the address the client connected to
+     */
+    public void setDownstreamAddresses(SocketAddress remote, SocketAddress local)
+    {
+        downstreamRemoteAddress = remote;
+        downstreamLocalAddress = local;
+    }
+
+    /** @param cluster the name of the cluster the tunnel goes to */
+    public void setUpstreamCluster(String cluster)
+    {
+        upstreamCluster = cluster;
+    }
+
+    /** @param status the status answered (see {@link TunnelInfo#responseCode()}), e.g. 200 as the tunnel is established */
+    public void setResponseCode(int status)
+    {
+        responseCode = status;
     }
 
     public boolean isOpen()
@@ -261,6 +333,18 @@ public final class Tunnel implements TunnelInfo
         }
     }
 
+    private void notifyRefused(TunnelFailure failure, Throwable cause)
+    {
+        try
+        {
+            listener.onRefused(this, failure, cause);
+        }
+        catch (Throwable x)
+        {
+            LOG.warn("tunnel {}: listener {} failed in onRefused", id, listener, x);
+        }
+    }
+
     @Override
     public String id()
     {
@@ -282,22 +366,31 @@ public final class Tunnel implements TunnelInfo
     @Override
     public SocketAddress downstreamRemoteAddress()
     {
-        TunnelConnection c = downstream;
-        return c == null ? null : c.getEndPoint().getRemoteSocketAddress();
+        return downstreamRemoteAddress;
     }
 
     @Override
     public SocketAddress downstreamLocalAddress()
     {
-        TunnelConnection c = downstream;
-        return c == null ? null : c.getEndPoint().getLocalSocketAddress();
+        return downstreamLocalAddress;
     }
 
     @Override
     public SocketAddress upstreamAddress()
     {
-        TunnelConnection c = upstream;
-        return c == null ? null : c.getEndPoint().getRemoteSocketAddress();
+        return upstreamAddress;
+    }
+
+    @Override
+    public String upstreamCluster()
+    {
+        return upstreamCluster;
+    }
+
+    @Override
+    public int responseCode()
+    {
+        return responseCode;
     }
 
     @Override

@@ -25,6 +25,27 @@ public interface TunnelInfo
     /** @return the address the upstream connection went to, null before it connected */
     SocketAddress upstreamAddress();
 
+    /**
+     * @return the name of the cluster the tunnel was sent to, null when none was chosen (the
+     *         request was refused before routing, or by a deny route)
+     */
+    default String upstreamCluster()
+    {
+        return null;
+    }
+
+    /**
+     * @return the HTTP status of the answer to the tunnel's request, as the access log reports
+     *         it: what Adit answered the client ({@code 200} once established, the refusal's
+     *         status otherwise, an upstream's refusal relayed as is); for a tunnel that Adit
+     *         itself opens through an upstream (the client side speaks no HTTP), the upstream's
+     *         answer. 0 while there is none, or when the client went away before it.
+     */
+    default int responseCode()
+    {
+        return 0;
+    }
+
     Instant startTime();
 
     /** @return bytes read from the client and written towards the target */

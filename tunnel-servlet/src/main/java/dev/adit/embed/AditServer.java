@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import dev.adit.config.AditConfig;
 import dev.adit.config.ClusterConfig;
@@ -17,6 +18,7 @@ import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.TunnelListener;
 import dev.adit.encap.EncapConnectionFactory;
 import dev.adit.handler.TunnelHandler;
+import dev.adit.log.AccessLog;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.PemCredentials;
 import dev.adit.upstream.Cluster;
@@ -77,15 +79,28 @@ public final class AditServer
         private final AditConfig config;
         private TunnelListener listener = TunnelListener.NOOP;
         private ByteBufferPool byteBufferPool;
+        private Consumer<String> accessLogLines;
 
         private Builder(AditConfig config)
         {
             this.config = Objects.requireNonNull(config);
         }
 
+        /** Observe the tunnels; the access log, when enabled, hears of each tunnel first. */
         public Builder listener(TunnelListener listener)
         {
             this.listener = Objects.requireNonNull(listener);
+            return this;
+        }
+
+        /**
+         * Send the access log's lines here instead of the SLF4J logger
+         * {@value AccessLog#LOGGER_NAME} (tests, or an embedder's own sink). Only when the
+         * configuration enables the access log.
+         */
+        public Builder accessLog(Consumer<String> lines)
+        {
+            this.accessLogLines = Objects.requireNonNull(lines);
             return this;
         }
 
@@ -135,10 +150,10 @@ public final class AditServer
             Map<String, Set<String>> upgrades = new HashMap<>();
             for (ListenerConfig l : config.listeners())
                 upgrades.put(l.name(), l.upgrades());
-            server.setHandler(new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, listener));
+            server.setHandler(new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, tunnelListener()));
             for (EncapConfig encap : config.encaps())
             {
-                EncapConnectionFactory factory = new EncapConnectionFactory(encap, clusters.get(encap.cluster()), config.tunnel(), listener);
+                EncapConnectionFactory factory = new EncapConnectionFactory(encap, clusters.get(encap.cluster()), config.tunnel(), tunnelListener());
                 ServerConnector connector = new AditServerConnector(server, factory);
                 connector.setName(encap.name());
                 connector.setHost(encap.host());
@@ -154,6 +169,18 @@ public final class AditServer
             // Open tunnels are reset at stop; a real drain is a later feature.
             server.setStopTimeout(0);
             return server;
+        }
+
+        /**
+         * The access log first: a listener that waits for a tunnel's end (tests do) then finds
+         * its line already written.
+         */
+        private TunnelListener tunnelListener()
+        {
+            if (!config.accessLog().enabled())
+                return listener;
+            AccessLog accessLog = accessLogLines == null ? new AccessLog() : new AccessLog(accessLogLines);
+            return listener == TunnelListener.NOOP ? accessLog : TunnelListener.all(accessLog, listener);
         }
 
         private HttpConfiguration httpConfiguration()

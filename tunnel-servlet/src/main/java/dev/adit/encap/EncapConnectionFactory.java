@@ -75,6 +75,7 @@ public final class EncapConnectionFactory extends AbstractConnectionFactory
         InetSocketAddress remote = (InetSocketAddress)endPoint.getRemoteSocketAddress();
         String target = config.hostname().render(local, remote);
         Tunnel tunnel = new Tunnel(target, PROTOCOL, tunnelConfig, connector.getByteBufferPool(), connector.getScheduler(), listener);
+        tunnel.setUpstreamCluster(config.cluster());
         AbstractConnection downstream = (AbstractConnection)tunnel.newDownstreamConnection(endPoint, connector.getExecutor(), EndPointAborter.TCP_RESET);
         // Asked for once the connection is installed and open, so that a failure can close it.
         downstream.addEventListener(new Connection.Listener()
@@ -107,6 +108,8 @@ public final class EncapConnectionFactory extends AbstractConnectionFactory
             headers.put(header.name(), header.value().render(local, remote));
         Promise<InetSocketAddress> promise = Promise.from(address ->
         {
+            // The upstream's 2xx (the access log's response_code on this side, as Envoy's tcp_proxy has none).
+            tunnel.setResponseCode(200);
             if (LOG.isDebugEnabled())
                 LOG.debug("{}: tunnel {} from {} to {} via {} established", config.name(), tunnel.id(), remote, target, address);
         }, x -> refuse(tunnel, remote, target, x));
@@ -126,11 +129,13 @@ public final class EncapConnectionFactory extends AbstractConnectionFactory
     private void refuse(Tunnel tunnel, InetSocketAddress remote, String target, Throwable failure)
     {
         String reason = failure.getMessage() == null ? failure.toString() : failure.getMessage();
-        String what = failure instanceof UpstreamRefusedException refused ? refused.status() + " " + TunnelFailure.UPSTREAM_REFUSED.code()
-            : failure instanceof TunnelException te ? te.failure().code() : TunnelFailure.CONNECT_FAILED.code();
-        LOG.info("{}: tunnel {} from {} to {} via cluster {} refused ({}), closing the client: {}", config.name(), tunnel.id(),
-            Authority.of(remote), target, config.cluster(), what, reason);
-        tunnel.dispose(failure);
+        TunnelFailure kind = failure instanceof UpstreamRefusedException ? TunnelFailure.UPSTREAM_REFUSED
+            : failure instanceof TunnelException te ? te.failure() : TunnelFailure.CONNECT_FAILED;
+        // The upstream's status when it answered one; 0 when none came (Envoy logs 0 for tcp_proxy).
+        int status = failure instanceof UpstreamRefusedException refused ? refused.status() : 0;
+        if (tunnel.refuse(kind, status, failure))
+            LOG.info("{}: tunnel {} from {} to {} via cluster {} refused ({}{}), closing the client: {}", config.name(), tunnel.id(),
+                Authority.of(remote), target, config.cluster(), status == 0 ? "" : status + " ", kind.code(), reason);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.adit.handler;
 
 import dev.adit.core.Tunnel;
+import dev.adit.core.TunnelFailure;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Contract: the handler's callback belongs to the endpoint from the call on; the handler
  * returns true and touches neither the callback nor the response again. If the 200 cannot be
- * sent, the tunnel is disposed (the target's side reset) and the callback failed.</p>
+ * sent, the tunnel is refused as {@link TunnelFailure#DOWNSTREAM_RESET} (the target's side
+ * reset) and the callback failed.</p>
  */
 public final class PostTunnel
 {
@@ -46,6 +48,7 @@ public final class PostTunnel
     {
         PostTunnelEndPoint endPoint = new PostTunnelEndPoint(request, response, callback);
         Connection connection = tunnel.newDownstreamConnection(endPoint, request.getComponents().getExecutor(), PostTunnelEndPoint.ABORTER);
+        tunnel.setResponseCode(HttpStatus.OK_200);
         response.setStatus(HttpStatus.OK_200);
         response.getHeaders().remove(HttpHeader.CONTENT_LENGTH);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
@@ -62,7 +65,7 @@ public final class PostTunnel
             if (LOG.isDebugEnabled())
                 LOG.debug("POST tunnel {}: the 200 could not be sent", tunnel.id(), x);
             // Closes the endpoint with the failure, which fails the callback.
-            tunnel.dispose(x);
+            tunnel.refuse(TunnelFailure.DOWNSTREAM_RESET, 0, x);
             endPoint.close(x);
         }));
         return endPoint;

@@ -67,6 +67,10 @@ import org.slf4j.LoggerFactory;
  * (policy, route, disabled upgrade), 404 no route, 502 refused or unresolvable or TLS failure,
  * 504 timeout; each is logged with its reason.</p>
  *
+ * <p>Every tunnel request it takes becomes a {@link Tunnel}, refused ones included, so that the
+ * listener hears of each exactly once: {@link TunnelListener#onOpened} and
+ * {@link TunnelListener#onClosed}, or {@link TunnelListener#onRefused} with the status sent.</p>
+ *
  * <p>Requests that are not tunnel requests go to the next handler, and so do extended CONNECT
  * and POST requests that no route takes (a webapp may serve WebSocket over HTTP/2). A plain
  * CONNECT that no route takes gets 404, as in Envoy. The handler must sit in front of every
@@ -121,8 +125,8 @@ public class TunnelHandler extends Handler.Wrapper
             if (tunnelSupport == null)
             {
                 // HTTP/3 has no tunnel support in Jetty 12.1.
-                reject(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501, "-", "not_implemented",
-                    "CONNECT is not supported over " + request.getConnectionMetaData().getProtocol());
+                fail(request, response, callback, newTunnel(request, rawTarget(request), httpVersion(request)),
+                    new TunnelException(TunnelFailure.NOT_IMPLEMENTED, "CONNECT is not supported over " + request.getConnectionMetaData().getProtocol()));
                 return true;
             }
             protocol = tunnelSupport.getProtocol();
@@ -163,51 +167,84 @@ public class TunnelHandler extends Handler.Wrapper
         {
             if (kind != Router.Kind.PLAIN)
                 return super.handle(request, response, callback);
+            Tunnel tunnel = newTunnel(request, rawTarget, tunnelProtocol(request, kind, protocol));
             if (malformed != null)
-                fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
+                fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
             else
-                fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.NO_ROUTE, "no route matches"));
+                fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.NO_ROUTE, "no route matches"));
             return true;
         }
+        String label = target == null ? rawTarget : target.toString();
+        Tunnel tunnel = newTunnel(request, label, tunnelProtocol(request, kind, protocol));
         if (kind != Router.Kind.POST && !upgradeEnabled(request, route, kind == Router.Kind.PLAIN ? ListenerConfig.CONNECT : protocol))
         {
             String what = kind == Router.Kind.PLAIN ? "CONNECT" : "extended CONNECT " + protocol;
-            fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.UPGRADE_DISABLED,
+            fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.UPGRADE_DISABLED,
                 what + " is not enabled on this listener or route " + route.name()));
             return true;
         }
         if (route.action() == RouteConfig.Action.DENY)
         {
-            reject(request, response, callback, route.denyStatus(), rawTarget, TunnelFailure.ROUTE_DENIED.code(), "denied by route " + route.name());
+            reject(request, response, callback, tunnel, TunnelFailure.ROUTE_DENIED, route.denyStatus(), "denied by route " + route.name(), null);
             return true;
         }
         Cluster cluster = clusters.get(route.cluster());
+        tunnel.setUpstreamCluster(cluster.config().name());
         if (target == null && (cluster.config().type() == ClusterConfig.Type.ORIGINAL_DST || route.action() == RouteConfig.Action.PROXY))
         {
-            fail(request, response, callback, rawTarget, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
+            fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
             return true;
         }
-        open(request, response, callback, kind, protocol, target, target == null ? rawTarget : target.toString(), route, cluster,
+        open(request, response, callback, kind, protocol, target, tunnel, route, cluster,
             kind == Router.Kind.POST ? null : tunnelSupport.getEndPoint());
         return true;
     }
 
     /**
+     * A tunnel for a request taken, before anything is decided: refused requests are reported
+     * through it too. The client's addresses come from the request, since a refused tunnel
+     * never gets a downstream connection to carry them.
+     *
+     * @param label the target as logged
+     */
+    private Tunnel newTunnel(Request request, String label, String protocol)
+    {
+        Tunnel tunnel = new Tunnel(label, protocol, config, request.getComponents().getByteBufferPool(),
+            request.getComponents().getScheduler(), listener);
+        tunnel.setDownstreamAddresses(request.getConnectionMetaData().getRemoteSocketAddress(),
+            request.getConnectionMetaData().getLocalSocketAddress());
+        return tunnel;
+    }
+
+    /** @return how the client asks, as {@link Tunnel#protocol()}: {@code HTTP/2}, {@code HTTP/2 websocket}, {@code POST HTTP/1.1} */
+    private static String tunnelProtocol(Request request, Router.Kind kind, String protocol)
+    {
+        String version = httpVersion(request);
+        return kind == Router.Kind.POST ? "POST " + version : protocol == null ? version : version + " " + protocol;
+    }
+
+    /** @return {@code HTTP/1.1}, or {@code HTTP/2} as RFC 9113 and Envoy's access log name it (Jetty says {@code HTTP/2.0}) */
+    private static String httpVersion(Request request)
+    {
+        HttpVersion version = request.getConnectionMetaData().getHttpVersion();
+        return switch (version)
+        {
+            case HTTP_2 -> "HTTP/2";
+            case HTTP_3 -> "HTTP/3";
+            default -> version.asString();
+        };
+    }
+
+    /**
      * @param target the CONNECT target (a POST's Host), or null when it is malformed and the
      *               route's static cluster does not need it
-     * @param label  the target as logged
      */
-    private void open(Request request, Response response, Callback callback, Router.Kind kind, String protocol, Authority target, String label,
+    private void open(Request request, Response response, Callback callback, Router.Kind kind, String protocol, Authority target, Tunnel tunnel,
                       RouteConfig route, Cluster cluster, EndPoint downstream)
     {
         boolean http1 = isHttp1(request);
         if (http1 && kind != Router.Kind.POST)
             request.addHttpStreamWrapper(stream -> new RawTunnelResponse(stream, downstream));
-        String tunnelProtocol = kind == Router.Kind.POST ? "POST " + request.getConnectionMetaData().getHttpVersion().asString()
-            : protocol == null ? request.getConnectionMetaData().getHttpVersion().asString()
-            : request.getConnectionMetaData().getHttpVersion().asString() + " " + protocol;
-        Tunnel tunnel = new Tunnel(label, tunnelProtocol, config, request.getComponents().getByteBufferPool(),
-            request.getComponents().getScheduler(), listener);
         Promise<InetSocketAddress> promise = new Promise<>()
         {
             @Override
@@ -222,11 +259,10 @@ public class TunnelHandler extends Handler.Wrapper
             @Override
             public void failed(Throwable x)
             {
-                tunnel.dispose(x);
                 if (x instanceof UpstreamRefusedException refused)
-                    relay(request, response, callback, label, route, refused);
+                    relay(request, response, callback, tunnel, route, refused);
                 else
-                    fail(request, response, callback, label, x);
+                    fail(request, response, callback, tunnel, x);
             }
         };
         if (route.action() == RouteConfig.Action.PROXY)
@@ -274,10 +310,11 @@ public class TunnelHandler extends Handler.Wrapper
         return forwarded.asImmutable();
     }
 
-    private void relay(Request request, Response response, Callback callback, String target, RouteConfig route, UpstreamRefusedException refused)
+    private void relay(Request request, Response response, Callback callback, Tunnel tunnel, RouteConfig route, UpstreamRefusedException refused)
     {
-        LOG.info("CONNECT {} from {} over {} refused {} {} by the upstream of route {}: {}", target, Request.getRemoteAddr(request),
-            request.getConnectionMetaData().getHttpVersion().asString(), refused.status(), TunnelFailure.UPSTREAM_REFUSED.code(), route.name(), refused.getMessage());
+        LOG.info("CONNECT {} from {} over {} refused {} {} by the upstream of route {} (tunnel {}): {}", tunnel.authority(), Request.getRemoteAddr(request),
+            httpVersion(request), refused.status(), TunnelFailure.UPSTREAM_REFUSED.code(), route.name(), tunnel.id(), refused.getMessage());
+        tunnel.refuse(TunnelFailure.UPSTREAM_REFUSED, refused.status(), refused);
         response.setStatus(refused.status());
         for (HttpField field : refused.headers())
         {
@@ -294,6 +331,7 @@ public class TunnelHandler extends Handler.Wrapper
         EndPointAborter aborter = http1 ? EndPointAborter.TCP_RESET : Http2StreamAborter.INSTANCE;
         request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE,
             tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter));
+        tunnel.setResponseCode(HttpStatus.OK_200);
         response.setStatus(HttpStatus.OK_200);
         // Jetty installs the tunnel's connection on the endpoint once the response completed.
         response.write(true, null, Callback.from(() ->
@@ -303,7 +341,8 @@ public class TunnelHandler extends Handler.Wrapper
                 endIfStreamAlreadyReset(tunnel, downstream);
         }, x ->
         {
-            tunnel.dispose(x);
+            // The client went away before the 200 reached it.
+            tunnel.refuse(TunnelFailure.DOWNSTREAM_RESET, 0, x);
             callback.failed(x);
         }));
     }
@@ -318,22 +357,26 @@ public class TunnelHandler extends Handler.Wrapper
         if (downstream.getTransport() instanceof Stream stream && (stream.isReset() || stream.isClosed()))
         {
             EofException reset = new EofException("client reset the stream as the tunnel opened");
-            tunnel.dispose(reset);
+            // Whichever applies: not started yet (then it never will), or already open.
+            tunnel.refuse(TunnelFailure.DOWNSTREAM_RESET, HttpStatus.OK_200, reset);
             tunnel.abort(TunnelFailure.DOWNSTREAM_RESET, reset);
         }
     }
 
-    private void fail(Request request, Response response, Callback callback, String target, Throwable x)
+    private void fail(Request request, Response response, Callback callback, Tunnel tunnel, Throwable x)
     {
         TunnelFailure failure = x instanceof TunnelException te ? te.failure() : TunnelFailure.CONNECT_FAILED;
         String reason = x.getMessage() == null ? x.toString() : x.getMessage();
-        reject(request, response, callback, failure.status(), target, failure.code(), reason);
+        reject(request, response, callback, tunnel, failure, failure.status(), reason, x);
     }
 
-    private void reject(Request request, Response response, Callback callback, int status, String target, String code, String reason)
+    /** Answers {@code status}, after reporting the tunnel refused (which also releases its upstream side, if any). */
+    private void reject(Request request, Response response, Callback callback, Tunnel tunnel, TunnelFailure failure, int status, String reason, Throwable cause)
     {
-        LOG.info("CONNECT {} from {} over {} refused {} {}: {}", target, Request.getRemoteAddr(request),
-            request.getConnectionMetaData().getHttpVersion().asString(), status, code, reason);
+        String code = failure.code();
+        LOG.info("CONNECT {} from {} over {} refused {} {} (tunnel {}): {}", tunnel.authority(), Request.getRemoteAddr(request),
+            httpVersion(request), status, code, tunnel.id(), reason);
+        tunnel.refuse(failure, status, cause);
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, MimeTypes.Type.TEXT_PLAIN_UTF_8.asString());
         // After a failed HTTP/1.1 CONNECT the client may already have sent tunnel bytes, which

@@ -129,14 +129,23 @@ public record Authority(String host, int port) {
   }
 
   /**
+   * The authority of an IP address and port, in the text a parsed target of the same address
+   * has (RFC 5952 for IPv6, no scope id): how logs print socket addresses. Never resolves.
+   *
+   * @throws MalformedAuthorityException if the port is not in 1..65535
+   */
+  public static Authority of(InetAddress address, int port) {
+    byte[] raw = address.getAddress();
+    return new Authority(raw.length == 4 ? IpLiterals.formatIpv4(raw) : IpLiterals.formatIpv6(raw), port);
+  }
+
+  /**
    * The authority of a socket address, by its IP address (never a name: no reverse lookup),
-   * e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}. An IPv6 zone id is dropped.
+   * e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}.
    */
   public static Authority of(java.net.InetSocketAddress address) {
     InetAddress ip = address.getAddress();
-    String host = ip == null ? address.getHostString() : ip.getHostAddress();
-    int zone = host.indexOf('%');
-    return new Authority(zone < 0 ? host : host.substring(0, zone), address.getPort());
+    return ip == null ? new Authority(address.getHostString(), address.getPort()) : of(ip, address.getPort());
   }
 
   /** Whether the host is an IPv4 or IPv6 address rather than a name. */

@@ -1,5 +1,6 @@
 package dev.adit.handler;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -23,6 +25,7 @@ import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
 import dev.adit.embed.AditServer;
+import dev.adit.log.JsonLine;
 import dev.adit.testing.Quiescence;
 import dev.adit.testing.TestCertificates;
 import dev.adit.testing.Transport;
@@ -36,8 +39,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * Adit in this JVM on loopback port 0, both listeners, with a leak-tracking buffer pool and a
- * listener that records every tunnel's events.
+ * Adit in this JVM on loopback port 0, both listeners, with a leak-tracking buffer pool, a
+ * listener that records every tunnel's events, and the access log's lines captured (not
+ * logged) in {@link #accessLog}.
  */
 final class AditFixture implements AutoCloseable
 {
@@ -45,13 +49,14 @@ final class AditFixture implements AutoCloseable
 
     final ArrayByteBufferPool.Tracking pool = new ArrayByteBufferPool.Tracking();
     final Events events = new Events();
+    final AccessLines accessLog = new AccessLines();
     final AditConfig config;
     final Server server;
 
     private AditFixture(AditConfig config) throws Exception
     {
         this.config = config;
-        server = AditServer.builder(config).listener(events).byteBufferPool(pool).build();
+        server = AditServer.builder(config).listener(events).accessLog(accessLog::add).byteBufferPool(pool).build();
         server.start();
     }
 
@@ -105,11 +110,27 @@ final class AditFixture implements AutoCloseable
 
     /**
      * Every tunnel has closed and every pooled buffer is back: called after each test, once
-     * the clients are closed. Waits (bounded) for the asynchronous close to finish.
+     * the clients are closed. Waits (bounded) for the asynchronous close to finish. Then the
+     * access log: a well-formed line for every tunnel that ended, and no tunnel in two lines.
+     * (A line with no event yet is allowed: a tunnel whose setup outlived its test may be
+     * reported between the two.)
      */
     void assertQuiescentWithoutLeaks() throws InterruptedException
     {
         Quiescence.assertNoOpenTunnelsNorLeaks(pool, events::open, events::awaitChange, Duration.ofSeconds(10));
+        List<String> ids = new ArrayList<>();
+        for (String line : accessLog.all())
+        {
+            try
+            {
+                ids.add((String)JsonLine.parse(line).get("tunnel_id"));
+            }
+            catch (IOException x)
+            {
+                fail("not a JSON access-log line: " + line, x);
+            }
+        }
+        assertThat(ids).as("tunnels in the access log").doesNotHaveDuplicates().containsAll(events.ended());
     }
 
     @Override
@@ -118,15 +139,24 @@ final class AditFixture implements AutoCloseable
         server.stop();
     }
 
-    /** Records the listener SPI's events and checks that they are paired. */
+    /**
+     * Records the listener SPI's events and checks that they are paired, and that each tunnel
+     * ends once: closed after it opened, or refused without opening.
+     */
     static final class Events implements TunnelListener
     {
         record Closed(TunnelInfo tunnel, TunnelFailure outcome, long fromDownstream, long fromUpstream)
         {
         }
 
+        record Refused(TunnelInfo tunnel, TunnelFailure failure, int status)
+        {
+        }
+
         private final AtomicInteger opened = new AtomicInteger();
         private final ConcurrentLinkedQueue<Closed> closed = new ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<Refused> refused = new ConcurrentLinkedQueue<>();
+        private final java.util.Set<String> endedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final ConcurrentLinkedQueue<String> unpaired = new ConcurrentLinkedQueue<>();
         private final java.util.Set<String> openIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private volatile CountDownLatch change = new CountDownLatch(1);
@@ -145,7 +175,20 @@ final class AditFixture implements AutoCloseable
         {
             if (!openIds.remove(tunnel.id()))
                 unpaired.add("closed without open, or twice: " + tunnel.id());
+            if (!endedIds.add(tunnel.id()))
+                unpaired.add("ended twice: " + tunnel.id());
             closed.add(new Closed(tunnel, outcome, tunnel.bytesFromDownstream(), tunnel.bytesFromUpstream()));
+            signal();
+        }
+
+        @Override
+        public void onRefused(TunnelInfo tunnel, TunnelFailure failure, Throwable cause)
+        {
+            if (openIds.contains(tunnel.id()))
+                unpaired.add("refused after it opened: " + tunnel.id());
+            if (!endedIds.add(tunnel.id()))
+                unpaired.add("ended twice: " + tunnel.id());
+            refused.add(new Refused(tunnel, failure, tunnel.responseCode()));
             signal();
         }
 
@@ -176,6 +219,17 @@ final class AditFixture implements AutoCloseable
             return new ArrayList<>(closed);
         }
 
+        List<Refused> refused()
+        {
+            return new ArrayList<>(refused);
+        }
+
+        /** @return the ids of the tunnels that closed or were refused */
+        List<String> ended()
+        {
+            return new ArrayList<>(endedIds);
+        }
+
         List<String> unpaired()
         {
             return new ArrayList<>(unpaired);
@@ -189,6 +243,33 @@ final class AditFixture implements AutoCloseable
                 awaitChange(100);
             assertThat(closed).as("closed tunnels").hasSizeGreaterThanOrEqualTo(n);
             return closed();
+        }
+    }
+
+    /** The access log's lines, as the server wrote them, for tests to read back (bounded waits). */
+    static final class AccessLines
+    {
+        private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        private final ConcurrentLinkedQueue<String> all = new ConcurrentLinkedQueue<>();
+
+        void add(String line)
+        {
+            all.add(line);
+            lines.add(line);
+        }
+
+        /** Takes the next line not taken yet, waiting at most {@code timeout}; fails if none came. */
+        String next(Duration timeout) throws InterruptedException
+        {
+            String line = lines.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            assertThat(line).as("an access-log line within %s", timeout).isNotNull();
+            return line;
+        }
+
+        /** @return every line written so far, taken or not */
+        List<String> all()
+        {
+            return new ArrayList<>(all);
         }
     }
 }

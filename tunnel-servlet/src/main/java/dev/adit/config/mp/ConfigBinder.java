@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
+import dev.adit.config.AccessLogConfig;
 import dev.adit.config.AditConfig;
 import dev.adit.config.ClusterConfig;
 import dev.adit.config.ConfigException;
@@ -119,9 +120,10 @@ public final class ConfigBinder
         List<EncapConfig> encaps = encaps(clusters);
 
         Duration idleTimeout = value(ConfigKeys.SERVER_IDLE_TIMEOUT, t -> positive(Values.duration(t)));
+        AccessLogConfig accessLog = new AccessLogConfig(value(ConfigKeys.ACCESS_LOG_ENABLED, Values::bool));
         if (!problems.isEmpty())
             throw new ConfigException(problems);
-        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, encaps);
+        return new AditConfig(listeners, idleTimeout, tunnel, http2, policy, routes, clusters, accessLog, encaps);
     }
 
     private void checkUnknownKeys()

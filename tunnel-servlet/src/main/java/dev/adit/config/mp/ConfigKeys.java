@@ -32,6 +32,7 @@ public final class ConfigKeys
     public static final ConfigKey POLICY_ALLOW = key("adit.policy.allow", "list of rules", "*", "Destinations tunnels may reach: HOST[:PORTS] rules, by name or resolved address.");
     public static final ConfigKey POLICY_DENY = key("adit.policy.deny", "list of rules", "", "Destinations refused, checked against the name and every resolved address; wins over allow.");
     public static final ConfigKey POLICY_ALLOW_OPEN_PROXY = key("adit.policy.allow-open-proxy", "boolean", "false", "Consent to listen on a non-loopback address while allowing every destination without authentication.");
+    public static final ConfigKey ACCESS_LOG_ENABLED = key("adit.access-log.enabled", "boolean", "true", "Write one JSON line per tunnel, established or refused, in Envoy's field names, to the SLF4J logger `adit.access` at INFO (see Access log).");
 
     public static final ConfigKey HTTP_UPGRADES = key("adit.http.upgrades", "list of upgrades", "CONNECT", "Upgrades the plain listener accepts unless a route says otherwise: `CONNECT` (plain CONNECT and `:protocol=bytestream`) and extended CONNECT `:protocol` tokens such as `websocket`; `none` for none.");
     public static final ConfigKey HTTPS_UPGRADES = key("adit.https.upgrades", "list of upgrades", "CONNECT", "Upgrades the TLS listener accepts unless a route says otherwise, as for `adit.http.upgrades`.");
@@ -85,6 +86,7 @@ public final class ConfigKeys
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
         H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
         POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,
+        ACCESS_LOG_ENABLED,
         ROUTES, ROUTE_ACTION, ROUTE_CLUSTER, ROUTE_DENY_STATUS, ROUTE_UPGRADE_ENABLED, ROUTE_ALLOW_POST, ROUTE_PROXY_PROTOCOL,
         ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,

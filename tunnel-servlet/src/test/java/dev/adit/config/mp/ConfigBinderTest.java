@@ -42,6 +42,7 @@ class ConfigBinderTest
             .isGreaterThanOrEqualTo(4 * config.http2().initialStreamWindow().bytes());
         assertThat(config.http2().streamIdleTimeout()).isGreaterThan(Duration.ofSeconds(30));
         assertThat(config.policy().allow()).containsExactly("*");
+        assertThat(config.accessLog().enabled()).isTrue();
     }
 
     @Test
@@ -54,7 +55,8 @@ class ConfigBinderTest
             "adit.tunnel.buffer-size", "32KiB",
             "adit.h2.initial-stream-window", "1MiB",
             "adit.h2.initial-session-window", "4194304",
-            "adit.policy.deny", "10.0.0.0/8, [fd00::/8]:*")));
+            "adit.policy.deny", "10.0.0.0/8, [fd00::/8]:*",
+            "adit.access-log.enabled", "false")));
 
         assertThat(config.listeners().get(0).port()).isEqualTo(3128);
         assertThat(config.tunnel().connectTimeout()).isEqualTo(Duration.ofMillis(2500));
@@ -62,6 +64,7 @@ class ConfigBinderTest
         assertThat(config.tunnel().bufferSize()).isEqualTo(Size.ofKibibytes(32));
         assertThat(config.http2().initialSessionWindow()).isEqualTo(Size.ofMebibytes(4));
         assertThat(config.policy().deny()).containsExactly("10.0.0.0/8", "[fd00::/8]:*");
+        assertThat(config.accessLog().enabled()).isFalse();
     }
 
     @ParameterizedTest(name = "{0}={1} is refused naming the key, the value and what was expected")
@@ -69,6 +72,7 @@ class ConfigBinderTest
         "adit.http.port                | 70000   | an integer from 0 to 65535",
         "adit.https.port               | -1      | an integer from 0 to 65535",
         "adit.http.enabled             | maybe   | true or false",
+        "adit.access-log.enabled       | sometimes | true or false",
         "adit.tunnel.connect-timeout   | soon    | a duration",
         "adit.tunnel.connect-timeout   | 0       | a duration above zero",
         "adit.tunnel.buffer-size       | 12 apples | a size from 1KiB to 16MiB",

@@ -1,0 +1,167 @@
+package dev.adit.log;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import dev.adit.core.TunnelFailure;
+import dev.adit.core.TunnelInfo;
+import dev.adit.core.TunnelListener;
+import dev.adit.policy.Authority;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The access log: one JSON object on one line per tunnel, when it ends, whether it was
+ * established ({@link #onClosed}) or refused ({@link #onRefused}), written at INFO to the SLF4J
+ * logger {@value #LOGGER_NAME}. The fields are Envoy's, with Envoy's conventions, so that what
+ * reads Envoy's JSON access log reads Adit's:
+ * <ul>
+ *   <li>{@code start_time}: when the request arrived, ISO-8601 UTC with milliseconds;</li>
+ *   <li>{@code duration}: milliseconds from then to the end of the tunnel (or its refusal);</li>
+ *   <li>{@code protocol}: how the client asked ({@link TunnelInfo#protocol()});</li>
+ *   <li>{@code authority}: the target as the client wrote it;</li>
+ *   <li>{@code response_code}: the status answered, 0 when none was
+ *       ({@link TunnelInfo#responseCode()});</li>
+ *   <li>{@code response_flags}: Envoy's flag ({@link TunnelFailure#responseFlag()}), {@code -}
+ *       for none, and {@code response_code_details} Adit's name of the outcome
+ *       ({@link TunnelFailure#code()});</li>
+ *   <li>{@code bytes_received}: bytes from the client, {@code bytes_sent}: bytes to the client
+ *       (tunnel payload);</li>
+ *   <li>{@code upstream_host}: the address the upstream connection went to, as {@code ip:port};
+ *       {@code upstream_cluster}: the cluster's name;</li>
+ *   <li>{@code downstream_remote_address} and {@code downstream_local_address}: the client's
+ *       address and the one it connected to, as {@code ip:port} ({@code [v6]:port});</li>
+ *   <li>{@code tunnel_id}: the id other log lines about the tunnel carry.</li>
+ * </ul>
+ * What is not known is {@code null}, as in Envoy's JSON format.
+ *
+ * <p>The JSON is written by Jackson's streaming generator, never by hand, with non-ASCII
+ * escaped: a target a client made up cannot break the line or the object. Cheap enough for
+ * I/O threads (one small string per tunnel, nothing when the logger is off).</p>
+ */
+public final class AccessLog implements TunnelListener
+{
+    /** The logger the lines go to by default, at INFO. */
+    public static final String LOGGER_NAME = "adit.access";
+
+    private static final Logger LOG = LoggerFactory.getLogger(LOGGER_NAME);
+    private static final JsonFactory JSON = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+    private static final DateTimeFormatter START_TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    private final Consumer<String> lines;
+    private final BooleanSupplier enabled;
+    private final Clock clock;
+
+    /** Lines go to the SLF4J logger {@value #LOGGER_NAME} at INFO. */
+    public AccessLog()
+    {
+        // "{}": the line is an argument, never a pattern a logger might interpret.
+        this(line -> LOG.info("{}", line), LOG::isInfoEnabled, Clock.systemUTC());
+    }
+
+    /** @param lines where each line goes instead of SLF4J (a file, a queue, a test) */
+    public AccessLog(Consumer<String> lines)
+    {
+        this(lines, () -> true, Clock.systemUTC());
+    }
+
+    AccessLog(Consumer<String> lines, BooleanSupplier enabled, Clock clock)
+    {
+        this.lines = Objects.requireNonNull(lines);
+        this.enabled = Objects.requireNonNull(enabled);
+        this.clock = Objects.requireNonNull(clock);
+    }
+
+    @Override
+    public void onClosed(TunnelInfo tunnel, TunnelFailure outcome, Throwable cause)
+    {
+        log(tunnel, outcome);
+    }
+
+    @Override
+    public void onRefused(TunnelInfo tunnel, TunnelFailure failure, Throwable cause)
+    {
+        log(tunnel, failure);
+    }
+
+    private void log(TunnelInfo tunnel, TunnelFailure outcome)
+    {
+        if (enabled.getAsBoolean())
+            lines.accept(format(tunnel, outcome, clock.instant()));
+    }
+
+    /** @return the line for a tunnel that ended at {@code end} */
+    static String format(TunnelInfo tunnel, TunnelFailure outcome, Instant end)
+    {
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator json = JSON.createGenerator(out))
+        {
+            Instant start = tunnel.startTime();
+            json.writeStartObject();
+            json.writeStringField("start_time", START_TIME.format(start));
+            json.writeNumberField("duration", Math.max(0, Duration.between(start, end).toMillis()));
+            string(json, "protocol", tunnel.protocol());
+            string(json, "authority", tunnel.authority());
+            json.writeNumberField("response_code", tunnel.responseCode());
+            json.writeStringField("response_flags", outcome.responseFlag());
+            json.writeStringField("response_code_details", outcome.code());
+            json.writeNumberField("bytes_received", tunnel.bytesFromDownstream());
+            json.writeNumberField("bytes_sent", tunnel.bytesFromUpstream());
+            string(json, "upstream_host", address(tunnel.upstreamAddress()));
+            string(json, "upstream_cluster", tunnel.upstreamCluster());
+            string(json, "downstream_remote_address", address(tunnel.downstreamRemoteAddress()));
+            string(json, "downstream_local_address", address(tunnel.downstreamLocalAddress()));
+            string(json, "tunnel_id", tunnel.id());
+            json.writeEndObject();
+        }
+        catch (IOException x)
+        {
+            // A StringWriter does not fail; Jackson declares it anyway.
+            throw new UncheckedIOException(x);
+        }
+        return out.toString();
+    }
+
+    private static void string(JsonGenerator json, String name, String value) throws IOException
+    {
+        if (value == null)
+            json.writeNullField(name);
+        else
+            json.writeStringField(name, value);
+    }
+
+    /** @return {@code ip:port}, {@code [v6]:port} with the IPv6 address in RFC 5952 text (as Envoy prints it), or null */
+    static String address(SocketAddress address)
+    {
+        if (address == null)
+            return null;
+        if (!(address instanceof InetSocketAddress inet))
+            return address.toString();
+        InetAddress ip = inet.getAddress();
+        if (ip != null && inet.getPort() > 0)
+            return Authority.of(ip, inet.getPort()).toString();
+        String host = inet.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+
+    @Override
+    public String toString()
+    {
+        return "AccessLog";
+    }
+}
