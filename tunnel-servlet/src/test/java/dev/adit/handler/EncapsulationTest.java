@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.adit.config.ConfigException;
 import dev.adit.embed.AditServer;
+import dev.adit.log.JsonLine;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.TestCertificates;
@@ -182,6 +183,16 @@ class EncapsulationTest
             socket.shutdownOutput();
             assertThat(socket.getInputStream().read()).isEqualTo(-1);
         }
+        // One line per side, with the same counts: 5 messages in, 5 echoes out.
+        Map<String, Object> client = JsonLine.parse(front.accessLog.next(TIMEOUT));
+        Map<String, Object> terminating = JsonLine.parse(back.accessLog.next(TIMEOUT));
+        for (Map<String, Object> log : List.of(client, terminating))
+        {
+            assertThat(log).as("%s", log).containsEntry("bytes_received", 110L).containsEntry("bytes_sent", 200L)
+                .containsEntry("authority", server.authority()).containsEntry("response_code", 200L).containsEntry("response_flags", "-");
+        }
+        assertThat(client).containsEntry("protocol", "tcp").containsEntry("upstream_cluster", "up");
+        assertThat(terminating).containsEntry("protocol", "HTTP/2").containsEntry("upstream_host", server.authority());
     }
 
     private static String readExactly(InputStream in, int n) throws IOException
@@ -255,6 +266,9 @@ class EncapsulationTest
         }
         assertThat(echo.accepted()).isZero();
         assertThat(front.events.opened()).isZero();
+        Map<String, Object> log = JsonLine.parse(front.accessLog.next(TIMEOUT));
+        assertThat(log).containsEntry("protocol", "tcp").containsEntry("response_code", (long)status)
+            .containsEntry("upstream_cluster", "up").containsEntry("authority", echo.authority()).containsEntry("bytes_sent", 0L);
     }
 
     @Test
