@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.HostPort;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
@@ -96,10 +97,10 @@ public class Http2ConnectPool extends ContainerLifeCycle
     public static final int DEFAULT_SESSION_WINDOW = 4 * DEFAULT_STREAM_WINDOW;
     /** Requests that may wait for a connection to one endpoint, by default. */
     public static final int DEFAULT_MAX_QUEUED_PER_ENDPOINT = 1024;
-    /** PING interval by default: Istio ztunnel's. */
-    public static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(10);
-    /** How long a PING ACK may take by default: Istio ztunnel's. */
-    public static final Duration DEFAULT_PING_TIMEOUT = Duration.ofSeconds(20);
+    /** PING interval by default: Istio ztunnel's, as for clusters. */
+    public static final Duration DEFAULT_PING_INTERVAL = ClusterConfig.DEFAULT_PING_INTERVAL;
+    /** How long a PING ACK may take by default: Istio ztunnel's, as for clusters. */
+    public static final Duration DEFAULT_PING_TIMEOUT = ClusterConfig.DEFAULT_PING_TIMEOUT;
 
     private final ConcurrentMap<HostPort, Http2Destination> destinations = new ConcurrentHashMap<>();
     private final HTTP2Client client;

@@ -20,12 +20,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.HostPort;
+import dev.adit.config.ProxyProtocol;
+import dev.adit.config.TlsClientConfig;
 import dev.adit.config.TunnelConfig;
+import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelListener;
+import dev.adit.policy.DestinationPolicy;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.TestCertificates;
@@ -666,6 +671,31 @@ class Http2ConnectPoolTest
         sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         assertThat(relay.accepted()).as("a fresh connection").isEqualTo(2);
         halfCloseAndExpectEof(next);
+    }
+
+    @Test
+    void aStaticH2ClusterPrewarmsItsEndpointsWhenItStartsAndPingsThem() throws Exception
+    {
+        HostPort endpoint = upstream.plain();
+        TcpRelay relay = relay(endpoint);
+        ClusterConfig config = new ClusterConfig("back", ClusterConfig.Type.STATIC, List.of(endpoint, relay.address()), Duration.ofSeconds(5),
+            TlsClientConfig.DISABLED, UpstreamProtocol.H2, 100, Duration.ofSeconds(30), ProxyProtocol.NONE, 2, Duration.ofMillis(200), Duration.ofSeconds(1));
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("cluster-client");
+        ClientConnector connector = new ClientConnector();
+        connector.setExecutor(threads);
+        connector.setScheduler(scheduler);
+        connector.setByteBufferPool(buffers);
+        Cluster cluster = new Cluster(config, new TcpUpstream(connector, DestinationPolicy.allowAll(), Duration.ofSeconds(5)),
+            DestinationPolicy.allowAll(), Http2ConnectPool.newHttp2Client(connector));
+        cluster.start();
+        toClose.add(cluster::stop);
+
+        Await.until("two connections to each endpoint", WAIT,
+            () -> cluster.pool().connectionCount(endpoint) == 2 && cluster.pool().connectionCount(relay.address()) == 2, cluster::pool);
+        assertThat(upstream.acceptedPlain()).as("two direct, two through the relay").isEqualTo(4);
+        assertThat(relay.accepted()).isEqualTo(2);
+        Await.until("PINGs on every connection", WAIT, () -> upstream.pingsReceived() >= 8, upstream::pingsReceived);
     }
 
     /** The client sees its tunnel end abortively (a TCP reset or an early EOF), never hangs. */
