@@ -497,6 +497,53 @@ class Http2ConnectPoolTest
     }
 
     @Test
+    void aMinimumThatCannotBeKeptIsRetriedWithBackoffUntilTheEndpointIsBack() throws Exception
+    {
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+        {
+            closedPort = probe.getLocalPort();
+        }
+        // Accepts, then closes each connection before SETTINGS: the endpoint is down.
+        TcpRelay relay = relay(new HostPort("127.0.0.1", closedPort));
+        HostPort endpoint = relay.address();
+        long start = System.nanoTime();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(1);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("four failed attempts", WAIT, () -> pool.connectAttempts(endpoint) >= 4, pool::toString);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("100, 200 and 400 ms of backoff between them")
+            .isGreaterThanOrEqualTo(Duration.ofMillis(700));
+        assertThat(pool.connectionCount(endpoint)).isZero();
+
+        relay.retarget(upstream.plain());
+        Await.until("the minimum restored", WAIT, () -> pool.connectionCount(endpoint) == 1, pool::toString);
+        assertThat(upstream.acceptedPlain()).isEqualTo(1);
+    }
+
+    @Test
+    void prewarmedConnectionsWorkOverTls() throws Exception
+    {
+        HostPort endpoint = upstream.tls();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), trustingTheTestCa(), null, Duration.ofSeconds(5), Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(2);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("two TLS connections before any tunnel", WAIT, () -> pool.connectionCount(endpoint) == 2, pool::toString);
+        assertThat(upstream.acceptedTls()).isEqualTo(2);
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        Socket socket = socket(forwarder.address());
+        byte[] payload = Payloads.random(50_000);
+        socket.getOutputStream().write(payload);
+        echoesByteExact(socket, payload);
+        halfCloseAndExpectEof(socket);
+        assertThat(upstream.acceptedTls()).as("the tunnel took a pre-warmed connection").isEqualTo(2);
+    }
+
+    @Test
     void fullConnectionsGetANewOneAndTheIdleTimeoutClosesOnlyThoseAboveTheMinimum() throws Exception
     {
         Duration idle = Duration.ofMillis(300);

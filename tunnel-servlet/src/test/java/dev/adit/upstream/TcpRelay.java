@@ -26,6 +26,8 @@ import dev.adit.config.HostPort;
  * (a hung peer, a black-holed path): only a keepalive notices.</li>
  * <li>{@link #resetAll()}: every relayed connection is reset (TCP RST to both sides) at once,
  * bytes in flight or not.</li>
+ * <li>A target that refuses: each accepted connection is closed at once, before a byte; then
+ * {@link #retarget} mends the path.</li>
  * </ul>
  *
  * <p>Blocking sockets, two daemon threads per connection; a FIN is relayed as a FIN.
@@ -35,7 +37,6 @@ final class TcpRelay implements AutoCloseable
 {
     private static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final HostPort target;
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool(r ->
     {
@@ -46,6 +47,7 @@ final class TcpRelay implements AutoCloseable
     private final AtomicInteger accepted = new AtomicInteger();
     private final Set<Pair> pairs = ConcurrentHashMap.newKeySet();
     private final Object pauseLock = new Object();
+    private volatile HostPort target;
     // Guarded by pauseLock.
     private boolean paused;
     private boolean closed;
@@ -61,6 +63,12 @@ final class TcpRelay implements AutoCloseable
     HostPort address()
     {
         return new HostPort("127.0.0.1", server.getLocalPort());
+    }
+
+    /** Where connections accepted from now on are relayed to. */
+    void retarget(HostPort target)
+    {
+        this.target = target;
     }
 
     /** Connections accepted (and relayed) so far. */
