@@ -620,8 +620,8 @@ final class Http2Destination implements Dumpable
     {
         synchronized (lock)
         {
-            return "Http2Destination[%s,connections=%d,streams=%d,queued=%d,connecting=%b]".formatted(endpoint, sessions.size(),
-                sessions.stream().mapToInt(Http2PooledSession::active).sum(), queue.size(), attempt != null);
+            return "Http2Destination[%s,connections=%d,min=%d,streams=%d,queued=%d,connecting=%b,failures=%d]".formatted(endpoint, sessions.size(),
+                minimum, sessions.stream().mapToInt(Http2PooledSession::active).sum(), queue.size(), attempt != null, failures);
         }
     }
 }
