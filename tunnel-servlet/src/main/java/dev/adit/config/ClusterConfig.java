@@ -18,12 +18,23 @@ import java.util.Objects;
  *                                SETTINGS_MAX_CONCURRENT_STREAMS)
  * @param poolIdleTimeout         HTTP/2: a pooled connection with no tunnel for this long is closed
  * @param proxyProtocol           PROXY header written to the endpoint by terminating routes
+ * @param minConnections          HTTP/2: connections kept open to each endpoint, from the start
+ *                                (pre-warmed) and replaced when lost; 0 for none
+ * @param pingInterval            HTTP/2: time from a PING ACK to the next PING on each pooled
+ *                                connection; zero disables PINGs
+ * @param pingTimeout             HTTP/2: a PING not answered within this marks its connection
+ *                                dead: it is closed and its tunnels reset
  */
 public record ClusterConfig(String name, Type type, List<HostPort> endpoints, Duration connectTimeout, TlsClientConfig tls,
-                            UpstreamProtocol protocol, int maxStreamsPerConnection, Duration poolIdleTimeout, ProxyProtocol proxyProtocol)
+                            UpstreamProtocol protocol, int maxStreamsPerConnection, Duration poolIdleTimeout, ProxyProtocol proxyProtocol,
+                            int minConnections, Duration pingInterval, Duration pingTimeout)
 {
     /** The name of the built-in original-destination cluster. */
     public static final String ORIGINAL_DST = "original-dst";
+    /** PING interval of h2 clusters by default (Istio ztunnel's). */
+    public static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(10);
+    /** PING timeout of h2 clusters by default (Istio ztunnel's). */
+    public static final Duration DEFAULT_PING_TIMEOUT = Duration.ofSeconds(20);
 
     /** How a cluster finds its endpoints. */
     public enum Type
@@ -44,8 +55,22 @@ public record ClusterConfig(String name, Type type, List<HostPort> endpoints, Du
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(poolIdleTimeout, "poolIdleTimeout");
         Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+        Objects.requireNonNull(pingInterval, "pingInterval");
+        Objects.requireNonNull(pingTimeout, "pingTimeout");
         if (maxStreamsPerConnection < 1)
             throw new IllegalArgumentException("maxStreamsPerConnection " + maxStreamsPerConnection);
+        if (minConnections < 0)
+            throw new IllegalArgumentException("minConnections " + minConnections);
+        if (pingInterval.isNegative() || pingTimeout.isNegative() || !pingInterval.isZero() && pingTimeout.isZero())
+            throw new IllegalArgumentException("pingInterval " + pingInterval + ", pingTimeout " + pingTimeout);
+    }
+
+    /** A cluster without pre-warmed connections, with the default PING keepalive. */
+    public ClusterConfig(String name, Type type, List<HostPort> endpoints, Duration connectTimeout, TlsClientConfig tls,
+                         UpstreamProtocol protocol, int maxStreamsPerConnection, Duration poolIdleTimeout, ProxyProtocol proxyProtocol)
+    {
+        this(name, type, endpoints, connectTimeout, tls, protocol, maxStreamsPerConnection, poolIdleTimeout, proxyProtocol,
+            0, DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT);
     }
 
     /** The built-in cluster that sends each tunnel to its own CONNECT target. */

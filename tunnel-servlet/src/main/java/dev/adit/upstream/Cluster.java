@@ -33,7 +33,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * A cluster at run time: picks the endpoint of each tunnel (round-robin over static endpoints,
  * or the CONNECT target for an original-destination cluster) and opens the tunnel's upstream
  * side there, either as TCP (terminate) or as a forwarded CONNECT (proxy, over HTTP/1.1 or
- * pooled HTTP/2). Thread-safe.
+ * pooled HTTP/2). A static h2 cluster's pool keeps {@code min-connections} open to each
+ * endpoint from the cluster's start. Thread-safe.
  */
 public final class Cluster extends ContainerLifeCycle
 {
@@ -61,6 +62,12 @@ public final class Cluster extends ContainerLifeCycle
         {
             pool = new Http2ConnectPool(http2, config.maxStreamsPerConnection(), config.poolIdleTimeout(), config.connectTimeout(),
                 tls, config.tls().sni().orElse(null));
+            pool.setPingInterval(config.pingInterval());
+            if (!config.pingInterval().isZero())
+                pool.setPingTimeout(config.pingTimeout());
+            pool.setMinConnections(config.minConnections());
+            // Opened when the pool starts, with this cluster.
+            pool.prewarm(config.endpoints());
             addBean(pool);
         }
         else

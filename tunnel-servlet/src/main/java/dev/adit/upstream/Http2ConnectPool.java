@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.HostPort;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
@@ -42,6 +45,21 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * receives GOAWAY takes no new streams; one that fails or closes is dropped and its tunnels
  * end through their failed streams.</p>
  *
+ * <p><b>Minimum</b> ({@link #setMinConnections}, {@link #prewarm}): to each pre-warmed endpoint
+ * at least that many connections are kept open, made when the pool starts, before any
+ * request (one attempt at a time), and replaced when lost; the idle timeout never takes the
+ * count below it. A failed attempt, or the loss of a young connection, delays the next
+ * replacement by a backoff of 100 ms doubling to 10 s; the first failure of a run is logged
+ * at WARN with its reason, the recovery at INFO. Other endpoints have no minimum.</p>
+ *
+ * <p><b>Keepalive</b> ({@link #setPingInterval}, {@link #setPingTimeout}): each pooled
+ * connection sends an HTTP/2 PING once the interval has passed since the last ACK; no ACK
+ * within the timeout means the connection is dead (a silent peer or path, which TCP may not
+ * notice for minutes): it is dropped from the pool and its socket closed, which resets its
+ * tunnels, and replaced if the minimum needs it. PINGs are connection-level: they do not
+ * reset a tunnel's idle timeout, and since idleness here is "no stream", they do not keep an
+ * idle connection open either.</p>
+ *
  * <p><b>Per request</b> ({@link #open}): HEADERS with the given CONNECT request, without
  * END_STREAM. A 2xx turns the stream into the tunnel's upstream side
  * ({@link Http2ClientStreamEndPoint}); a non-2xx is read to its end (at most 64 KiB of body
@@ -56,7 +74,9 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * that never became a tunnel, since a tunnel sets its own idle timeout on its stream when it
  * starts. (On the client 0 means no timeout; it is the server that copies the connection idle
  * timeout when it is 0.) Connection idleness is decided here: the session listener refuses
- * the connector's idle timeout for connections with tunnels, however quiet.</p>
+ * the connector's idle timeout for connections with tunnels, however quiet, and for those the
+ * minimum keeps. (With PINGs on, the connector's idle timeout hardly ever fires: a PING and
+ * its ACK are I/O.)</p>
  *
  * <p><b>Life cycle</b>: the HTTP/2 client and the TLS factory are beans; a bean that is not
  * started when the pool starts is started and stopped with it (share a started connector to
@@ -65,7 +85,7 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *
  * <p><b>Threading</b>: {@link #open} may be called from any thread and never blocks: names are
  * resolved on the executor ({@link SocketAddressResolver.Async}); no lock is held across a
- * connect, a TLS handshake or a write. The promise is completed exactly once, on an I/O or
+ * connect, a TLS handshake or a write (connections made for the minimum included). The promise is completed exactly once, on an I/O or
  * scheduler thread; on success the tunnel's upstream connection is already installed and
  * open.</p>
  */
@@ -77,6 +97,10 @@ public class Http2ConnectPool extends ContainerLifeCycle
     public static final int DEFAULT_SESSION_WINDOW = 4 * DEFAULT_STREAM_WINDOW;
     /** Requests that may wait for a connection to one endpoint, by default. */
     public static final int DEFAULT_MAX_QUEUED_PER_ENDPOINT = 1024;
+    /** PING interval by default: Istio ztunnel's, as for clusters. */
+    public static final Duration DEFAULT_PING_INTERVAL = ClusterConfig.DEFAULT_PING_INTERVAL;
+    /** How long a PING ACK may take by default: Istio ztunnel's, as for clusters. */
+    public static final Duration DEFAULT_PING_TIMEOUT = ClusterConfig.DEFAULT_PING_TIMEOUT;
 
     private final ConcurrentMap<HostPort, Http2Destination> destinations = new ConcurrentHashMap<>();
     private final HTTP2Client client;
@@ -85,7 +109,11 @@ public class Http2ConnectPool extends ContainerLifeCycle
     private final Duration connectTimeout;
     private final SslContextFactory.Client sslContextFactory;
     private final String sniHost;
+    private final Set<HostPort> warm = ConcurrentHashMap.newKeySet();
     private int maxQueuedPerEndpoint = DEFAULT_MAX_QUEUED_PER_ENDPOINT;
+    private int minConnections;
+    private Duration pingInterval = DEFAULT_PING_INTERVAL;
+    private Duration pingTimeout = DEFAULT_PING_TIMEOUT;
     private SocketAddressResolver resolver;
 
     /**
@@ -138,6 +166,7 @@ public class Http2ConnectPool extends ContainerLifeCycle
     {
         super.doStart();
         resolver = new SocketAddressResolver.Async(client.getExecutor(), client.getScheduler(), connectTimeout.toMillis());
+        warm.forEach(this::keepWarm);
     }
 
     @Override
@@ -167,6 +196,24 @@ public class Http2ConnectPool extends ContainerLifeCycle
     public void open(HostPort endpoint, MetaData.Request request, Tunnel tunnel, Duration responseTimeout, Promise<InetSocketAddress> promise)
     {
         acquire(new Http2ConnectExchange(this, endpoint, request, tunnel, responseTimeout, promise));
+    }
+
+    /**
+     * Keeps {@link #getMinConnections()} connections open to each of {@code endpoints} (a
+     * static cluster's), from now on if the pool runs, else from its start. Adds to the
+     * endpoints given before; nothing happens while the minimum is zero.
+     */
+    public void prewarm(Collection<HostPort> endpoints)
+    {
+        warm.addAll(endpoints);
+        if (isRunning())
+            endpoints.forEach(this::keepWarm);
+    }
+
+    private void keepWarm(HostPort endpoint)
+    {
+        if (minConnections > 0)
+            destinations.computeIfAbsent(endpoint, e -> new Http2Destination(this, e)).keepWarm(minConnections);
     }
 
     void acquire(Http2ConnectExchange exchange)
@@ -224,6 +271,58 @@ public class Http2ConnectPool extends ContainerLifeCycle
         if (maxQueued < 0)
             throw new IllegalArgumentException("maxQueuedPerEndpoint: " + maxQueued + " (expected: >= 0)");
         this.maxQueuedPerEndpoint = maxQueued;
+    }
+
+    /** @return connections kept open to each {@linkplain #prewarm pre-warmed} endpoint */
+    public int getMinConnections()
+    {
+        return minConnections;
+    }
+
+    /** Connections kept open to each {@linkplain #prewarm pre-warmed} endpoint; set before start. */
+    public void setMinConnections(int minConnections)
+    {
+        if (minConnections < 0)
+            throw new IllegalArgumentException("minConnections: " + minConnections + " (expected: >= 0)");
+        checkNotStarted("minConnections");
+        this.minConnections = minConnections;
+    }
+
+    /** @return the time from a PING ACK to the next PING on each connection; zero: no PINGs */
+    public Duration getPingInterval()
+    {
+        return pingInterval;
+    }
+
+    /** The time from a PING ACK to the next PING on each connection; zero disables PINGs. Set before start. */
+    public void setPingInterval(Duration pingInterval)
+    {
+        if (pingInterval.isNegative())
+            throw new IllegalArgumentException("pingInterval: " + pingInterval + " (expected: >= 0)");
+        checkNotStarted("pingInterval");
+        this.pingInterval = pingInterval;
+    }
+
+    /** @return how long a PING ACK may take before its connection is declared dead */
+    public Duration getPingTimeout()
+    {
+        return pingTimeout;
+    }
+
+    /** How long a PING ACK may take before its connection is declared dead. Set before start. */
+    public void setPingTimeout(Duration pingTimeout)
+    {
+        if (pingTimeout.isNegative() || pingTimeout.isZero())
+            throw new IllegalArgumentException("pingTimeout: " + pingTimeout + " (expected: > 0)");
+        checkNotStarted("pingTimeout");
+        this.pingTimeout = pingTimeout;
+    }
+
+    private void checkNotStarted(String what)
+    {
+        // Sessions read these when they are made: a change later would apply to some only.
+        if (isStarted() || isStarting())
+            throw new IllegalStateException("set " + what + " before starting " + this);
     }
 
     Scheduler scheduler()
@@ -299,7 +398,7 @@ public class Http2ConnectPool extends ContainerLifeCycle
     @Override
     public String toString()
     {
-        return "%s@%x[%s,maxStreams=%d,connections=%d]".formatted(getClass().getSimpleName(), hashCode(),
-            sslContextFactory == null ? "h2c" : "h2", maxStreamsPerConnection, connectionCount());
+        return "%s@%x[%s,maxStreams=%d,min=%d,connections=%d]".formatted(getClass().getSimpleName(), hashCode(),
+            sslContextFactory == null ? "h2c" : "h2", maxStreamsPerConnection, minConnections, connectionCount());
     }
 }

@@ -26,12 +26,27 @@ import org.slf4j.LoggerFactory;
  * arrival order; if some still wait, the next attempt starts. A failed attempt fails every
  * waiting request; the next request starts a new attempt.</p>
  *
+ * <p>Minimum ({@link #keepWarm}): while fewer than {@code minimum} connections are pooled,
+ * attempts are made without waiting for a request, one at a time, and the idle timeout closes
+ * no connection that would take the count below it. A connection lost (closed, failed, drained
+ * by GOAWAY, found dead by the keepalive) is replaced at once; after a failed attempt, or the
+ * loss of a connection younger than {@link #STABLE_MILLIS}, the next attempt waits a backoff of
+ * {@link #INITIAL_BACKOFF_MILLIS} doubling to {@link #MAX_BACKOFF_MILLIS}, so that a dead or
+ * flapping endpoint is not hammered. Requests do not wait for the backoff: a queued request
+ * starts an attempt at once, as without a minimum.</p>
+ *
  * <p>Locking: one lock guards the lists, the queue and the slot counts of the pooled sessions.
  * It is never held across a connect, a TLS handshake, a frame write or a promise completion:
  * each method decides under the lock and acts after releasing it.</p>
  */
 final class Http2Destination implements Dumpable
 {
+    /** The first delay before reconnecting to keep the minimum, after a failure. */
+    static final long INITIAL_BACKOFF_MILLIS = 100;
+    /** The longest delay before reconnecting to keep the minimum. */
+    static final long MAX_BACKOFF_MILLIS = 10_000;
+    /** A connection lost younger than this counts as a failure for the backoff (a flapping endpoint). */
+    static final long STABLE_MILLIS = MAX_BACKOFF_MILLIS;
     private static final Logger LOG = LoggerFactory.getLogger(Http2Destination.class);
 
     private final Object lock = new Object();
@@ -44,6 +59,10 @@ final class Http2Destination implements Dumpable
     private long attempts;
     private int peak;
     private boolean closed;
+    private int minimum;
+    private int failures;
+    private boolean warned;
+    private Scheduler.Task retry;
 
     Http2Destination(Http2ConnectPool pool, HostPort endpoint)
     {
@@ -54,6 +73,19 @@ final class Http2Destination implements Dumpable
     HostPort endpoint()
     {
         return endpoint;
+    }
+
+    /** Keeps at least {@code minimum} connections open from now on, opening the missing ones. */
+    void keepWarm(int minimum)
+    {
+        Http2ConnectAttempt connect;
+        synchronized (lock)
+        {
+            this.minimum = minimum;
+            connect = newAttempt();
+        }
+        if (connect != null)
+            connect.start();
     }
 
     /** Sends the request on a free slot, or queues it and makes sure a connection is coming. */
@@ -102,6 +134,7 @@ final class Http2Destination implements Dumpable
             if (session.isGone())
             {
                 iterator.remove();
+                leave(session, true);
                 session.markGone();
                 continue;
             }
@@ -120,14 +153,101 @@ final class Http2Destination implements Dumpable
         return true;
     }
 
-    /** Under the lock: a new attempt if requests wait and none is running. */
+    /**
+     * Under the lock: a new attempt if none is running and requests wait, or the pool is below
+     * its minimum and not backing off.
+     */
     private Http2ConnectAttempt newAttempt()
     {
-        if (attempt != null || queue.isEmpty() || closed)
+        if (attempt != null || closed)
+            return null;
+        if (queue.isEmpty() && (retry != null || pooled() >= minimum))
             return null;
         attempts++;
-        attempt = new Http2ConnectAttempt(pool, this, new Http2PooledSession(this, pool.getMaxStreamsPerConnection()));
+        attempt = new Http2ConnectAttempt(pool, this, new Http2PooledSession(this, pool));
         return attempt;
+    }
+
+    /** Under the lock: the connections in the pool (ready, not draining, not gone). */
+    private int pooled()
+    {
+        int count = 0;
+        for (Http2PooledSession session : sessions)
+        {
+            if (!session.isGone())
+                count++;
+        }
+        return count;
+    }
+
+    /**
+     * Under the lock: {@code session} leaves the pool. The first time, the loss of a ready
+     * session counts for the backoff: a failure if it was young, the end of any run of failures
+     * if it was stable.
+     *
+     * @return whether the session was a pooled one lost for the first time
+     */
+    private boolean leave(Http2PooledSession session, boolean loss)
+    {
+        sessions.remove(session);
+        if (!session.leave() || !loss || !session.isReady())
+            return false;
+        if (session.readyMillis() >= STABLE_MILLIS)
+            failures = 0;
+        else
+            fail();
+        return true;
+    }
+
+    /**
+     * Under the lock: one more failure in a row. A success alone does not end the run (the
+     * new connection may be lost young again); a connection that stays for
+     * {@link #STABLE_MILLIS} does.
+     *
+     * @return the failures in a row
+     */
+    private int fail()
+    {
+        for (Http2PooledSession session : sessions)
+        {
+            if (!session.isGone() && session.readyMillis() >= STABLE_MILLIS)
+            {
+                failures = 0;
+                break;
+            }
+        }
+        return ++failures;
+    }
+
+    /**
+     * Under the lock: after failures, schedules the next attempt to keep the minimum, unless
+     * one is running or scheduled, or the minimum is kept.
+     */
+    private void scheduleRetry()
+    {
+        if (closed || attempt != null || retry != null || failures == 0 || pooled() >= minimum)
+            return;
+        long delay = backoffMillis();
+        retry = pool.scheduler().schedule(this::onRetry, delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** Under the lock: the backoff after {@code failures} consecutive failures. */
+    private long backoffMillis()
+    {
+        int doublings = Math.min(Math.max(failures - 1, 0), 20);
+        return Math.min(MAX_BACKOFF_MILLIS, INITIAL_BACKOFF_MILLIS << doublings);
+    }
+
+    private void onRetry()
+    {
+        Http2ConnectAttempt connect;
+        synchronized (lock)
+        {
+            retry = null;
+            connect = newAttempt();
+        }
+        if (connect != null)
+            connect.start();
     }
 
     /** Under the lock: hands free slots to waiting requests, in order. */
@@ -171,6 +291,8 @@ final class Http2Destination implements Dumpable
         List<Http2ConnectExchange> refused = List.of();
         Http2ConnectAttempt connect = null;
         boolean close = false;
+        boolean joined = false;
+        int recovered = 0;
         synchronized (lock)
         {
             boolean first = session.onPeerSettings(maxConcurrentStreams);
@@ -190,10 +312,16 @@ final class Http2Destination implements Dumpable
                     close = true;
                     refused = new ArrayList<>(queue);
                     queue.clear();
+                    fail();
+                    scheduleRetry();
                 }
                 else
                 {
                     sessions.add(session);
+                    joined = true;
+                    if (warned)
+                        recovered = failures;
+                    warned = false;
                     dispatches = dispatchWaiting();
                     connect = newAttempt();
                     if (session.active() == 0)
@@ -203,6 +331,10 @@ final class Http2Destination implements Dumpable
         }
         if (LOG.isDebugEnabled())
             LOG.debug("SETTINGS from {}: {} (max {} streams), {} waiting requests sent", endpoint, session, maxConcurrentStreams, dispatches.size());
+        if (recovered > 0)
+            LOG.info("connected to {} again, after {} failures in a row", endpoint, recovered);
+        if (joined)
+            session.startKeepalive();
         if (close)
             session.close("not_used");
         TunnelException noStreams = new TunnelException(TunnelFailure.UNAVAILABLE, "upstream " + endpoint + " allows no concurrent streams");
@@ -216,15 +348,33 @@ final class Http2Destination implements Dumpable
     void onConnectFailed(Http2PooledSession session, TunnelException failure)
     {
         List<Http2ConnectExchange> failed;
+        int failedCount;
+        int keep;
+        long backoff = -1;
+        boolean warn = false;
         synchronized (lock)
         {
+            keep = minimum;
             if (attempt != null && attempt.pooled() == session)
                 attempt = null;
             failed = new ArrayList<>(queue);
             queue.clear();
+            failedCount = fail();
+            scheduleRetry();
+            if (retry != null)
+            {
+                backoff = backoffMillis();
+                // Once per run of failures; the recovery is logged too.
+                warn = !warned;
+                warned = true;
+            }
         }
-        if (LOG.isDebugEnabled())
-            LOG.debug("connection to {} failed, failing {} waiting CONNECTs", endpoint, failed.size(), failure);
+        if (warn)
+            LOG.warn("cannot keep {} connections open to {}: {}; retrying in {} ms, then backing off up to {} ms", keep, endpoint,
+                failure.getMessage(), backoff, MAX_BACKOFF_MILLIS);
+        else if (LOG.isDebugEnabled())
+            LOG.debug("connection to {} failed ({} in a row, retry in {} ms), failing {} waiting CONNECTs", endpoint, failedCount, backoff,
+                failed.size(), failure);
         for (Http2ConnectExchange exchange : failed)
             exchange.fail(failure);
     }
@@ -266,9 +416,17 @@ final class Http2Destination implements Dumpable
             // The task may have been replaced or cancelled after it fired.
             if (session.idleTask() == task && session.active() == 0)
             {
-                sessions.remove(session);
-                session.markGone();
-                close = true;
+                if (pooled() > minimum)
+                {
+                    leave(session, false);
+                    session.markGone();
+                    close = true;
+                }
+                else if (!closed && !session.isGone())
+                {
+                    // Kept for the minimum; looked at again later, when there may be more.
+                    scheduleIdle(session);
+                }
             }
         }
         if (close)
@@ -279,14 +437,18 @@ final class Http2Destination implements Dumpable
         }
     }
 
-    /** Jetty's connector idle timeout fired; a session without streams is closed now. */
+    /**
+     * Jetty's connector idle timeout fired; a session without streams is closed now, unless
+     * the pool needs it for its minimum.
+     */
     void onConnectorIdleTimeout(Http2PooledSession session)
     {
         boolean close = false;
         synchronized (lock)
         {
-            if (session.isReady() && session.active() == 0 && sessions.remove(session))
+            if (session.isReady() && session.active() == 0 && sessions.contains(session) && pooled() > minimum)
             {
+                leave(session, false);
                 session.markGone();
                 close = true;
             }
@@ -303,7 +465,8 @@ final class Http2Destination implements Dumpable
         synchronized (lock)
         {
             session.drain();
-            sessions.remove(session);
+            leave(session, true);
+            scheduleRetry();
             if (attempt != null && attempt.pooled() == session)
                 failed = attempt;
             connect = newAttempt();
@@ -316,23 +479,58 @@ final class Http2Destination implements Dumpable
             connect.start();
     }
 
-    /** The session closed or failed: it is dropped, its tunnels end through their streams. */
-    void onGone(Http2PooledSession session, Throwable cause)
+    /**
+     * The session closed or failed: it is dropped, its tunnels end through their streams. If
+     * the pool falls below its minimum, a replacement is made at once, or after the backoff if
+     * connections keep being lost young.
+     *
+     * @param reason what happened, for the log
+     */
+    void onGone(Http2PooledSession session, Throwable cause, String reason)
     {
         Http2ConnectAttempt failed = null;
         Http2ConnectAttempt connect;
+        boolean lost;
+        int keep;
         synchronized (lock)
         {
-            sessions.remove(session);
+            lost = leave(session, true);
             session.markGone();
+            scheduleRetry();
             if (attempt != null && attempt.pooled() == session)
                 failed = attempt;
             connect = newAttempt();
+            keep = minimum;
         }
-        if (LOG.isDebugEnabled())
+        // Its tunnels report their own ends; a replaced connection is worth a line.
+        if (lost && keep > 0)
+            LOG.info("connection to {} lost ({}); replacing it to keep {} open", endpoint, reason, keep);
+        else if (LOG.isDebugEnabled())
             LOG.debug("connection {} to {} gone", session, endpoint, cause);
         if (failed != null)
             failed.fail(cause);
+        if (connect != null)
+            connect.start();
+    }
+
+    /**
+     * The keepalive found {@code session} dead (no PING ACK in time): it leaves the pool and is
+     * aborted, which ends its tunnels; a replacement is made if the pool falls below its minimum.
+     */
+    void onDead(Http2PooledSession session, Throwable cause)
+    {
+        Http2ConnectAttempt connect;
+        int tunnels;
+        synchronized (lock)
+        {
+            leave(session, true);
+            session.markGone();
+            scheduleRetry();
+            connect = newAttempt();
+            tunnels = session.active();
+        }
+        LOG.warn("connection to {} is dead: {}; aborting it and its {} tunnels", endpoint, cause.getMessage(), tunnels);
+        session.abort();
         if (connect != null)
             connect.start();
     }
@@ -346,10 +544,13 @@ final class Http2Destination implements Dumpable
         synchronized (lock)
         {
             closed = true;
+            if (retry != null)
+                retry.cancel();
+            retry = null;
             failed = new ArrayList<>(queue);
             queue.clear();
             toClose = new ArrayList<>(sessions);
-            sessions.clear();
+            toClose.forEach(session -> leave(session, false));
             toClose.forEach(Http2PooledSession::markGone);
             running = attempt;
             attempt = null;
@@ -419,8 +620,8 @@ final class Http2Destination implements Dumpable
     {
         synchronized (lock)
         {
-            return "Http2Destination[%s,connections=%d,streams=%d,queued=%d,connecting=%b]".formatted(endpoint, sessions.size(),
-                sessions.stream().mapToInt(Http2PooledSession::active).sum(), queue.size(), attempt != null);
+            return "Http2Destination[%s,connections=%d,min=%d,streams=%d,queued=%d,connecting=%b,failures=%d]".formatted(endpoint, sessions.size(),
+                minimum, sessions.stream().mapToInt(Http2PooledSession::active).sum(), queue.size(), attempt != null, failures);
         }
     }
 }

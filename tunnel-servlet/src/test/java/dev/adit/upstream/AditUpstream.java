@@ -18,6 +18,11 @@ import dev.adit.config.TunnelConfig;
 import dev.adit.embed.AditServer;
 import dev.adit.testing.TestCertificates;
 import org.eclipse.jetty.http2.HTTP2Connection;
+import org.eclipse.jetty.http2.HTTP2Session;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.frames.Frame;
+import org.eclipse.jetty.http2.frames.PingFrame;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SelectorManager;
@@ -26,8 +31,8 @@ import org.eclipse.jetty.server.ServerConnector;
 
 /**
  * A real Adit in this JVM as the upstream proxy that terminates the pool's CONNECTs: an h2c
- * listener and an h2 (TLS, ALPN) listener on loopback port 0, a leak-tracking buffer pool, and
- * a count of the TCP connections each listener accepted.
+ * listener and an h2 (TLS, ALPN) listener on loopback port 0, a leak-tracking buffer pool, a
+ * count of the TCP connections each listener accepted, and of the PINGs (not ACKs) received.
  */
 final class AditUpstream implements AutoCloseable
 {
@@ -35,6 +40,7 @@ final class AditUpstream implements AutoCloseable
     private final Server server;
     private final AtomicInteger acceptedPlain = new AtomicInteger();
     private final AtomicInteger acceptedTls = new AtomicInteger();
+    private final AtomicInteger pingsReceived = new AtomicInteger();
 
     private AditUpstream(int maxConcurrentStreams) throws Exception
     {
@@ -48,6 +54,17 @@ final class AditUpstream implements AutoCloseable
         server.start();
         count("http", acceptedPlain);
         count("https", acceptedTls);
+        // Jetty adds the factories' event listeners to each new session; it answers PINGs itself.
+        HTTP2Session.FrameListener pings = new HTTP2Session.FrameListener()
+        {
+            @Override
+            public void onIncomingFrame(Session session, Frame frame)
+            {
+                if (frame instanceof PingFrame ping && !ping.isReply())
+                    pingsReceived.incrementAndGet();
+            }
+        };
+        Stream.of("http", "https").forEach(name -> connector(name).getConnectionFactory(AbstractHTTP2ServerConnectionFactory.class).addEventListener(pings));
     }
 
     /** Starts an Adit whose listeners allow {@code maxConcurrentStreams} streams per connection. */
@@ -122,10 +139,17 @@ final class AditUpstream implements AutoCloseable
         endPoints().forEach(EndPoint::close);
     }
 
+    /** PINGs received from clients (Jetty answered each) since the last {@link #resetCounts()}. */
+    int pingsReceived()
+    {
+        return pingsReceived.get();
+    }
+
     void resetCounts()
     {
         acceptedPlain.set(0);
         acceptedTls.set(0);
+        pingsReceived.set(0);
     }
 
     /** Waits (bounded) until every client closed its connections and every pooled buffer is back. */

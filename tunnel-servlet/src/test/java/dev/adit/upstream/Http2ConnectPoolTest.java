@@ -17,14 +17,20 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import dev.adit.config.ClusterConfig;
 import dev.adit.config.HostPort;
+import dev.adit.config.ProxyProtocol;
+import dev.adit.config.TlsClientConfig;
 import dev.adit.config.TunnelConfig;
+import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelListener;
+import dev.adit.policy.DestinationPolicy;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.TestCertificates;
@@ -122,6 +128,18 @@ class Http2ConnectPoolTest
     private Http2ConnectPool pool(int maxStreams, Duration idleTimeout, SslContextFactory.Client tls, String sni, Duration connectTimeout,
                                   Duration connectorIdleTimeout) throws Exception
     {
+        return pool(maxStreams, idleTimeout, tls, sni, connectTimeout, connectorIdleTimeout, p -> {});
+    }
+
+    /** A started h2c pool; {@code configure} sets what must be set before the start. */
+    private Http2ConnectPool pool(int maxStreams, Duration idleTimeout, Consumer<Http2ConnectPool> configure) throws Exception
+    {
+        return pool(maxStreams, idleTimeout, null, null, Duration.ofSeconds(5), Duration.ofSeconds(30), configure);
+    }
+
+    private Http2ConnectPool pool(int maxStreams, Duration idleTimeout, SslContextFactory.Client tls, String sni, Duration connectTimeout,
+                                  Duration connectorIdleTimeout, Consumer<Http2ConnectPool> configure) throws Exception
+    {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("pool-client");
         ClientConnector connector = new ClientConnector();
@@ -131,6 +149,7 @@ class Http2ConnectPoolTest
         connector.setIdleTimeout(connectorIdleTimeout);
         HTTP2Client client = Http2ConnectPool.newHttp2Client(connector);
         Http2ConnectPool pool = new Http2ConnectPool(client, maxStreams, idleTimeout, connectTimeout, tls, sni);
+        configure.accept(pool);
         pool.start();
         toClose.add(pool::stop);
         return pool;
@@ -143,10 +162,23 @@ class Http2ConnectPoolTest
 
     private TcpToHttp2Forwarder forwarder(Http2ConnectPool pool, HostPort endpoint, MetaData.ConnectRequest request) throws Exception
     {
-        TcpToHttp2Forwarder forwarder = new TcpToHttp2Forwarder(pool, endpoint, request, buffers);
+        return forwarder(pool, endpoint, request, Duration.ofSeconds(30));
+    }
+
+    private TcpToHttp2Forwarder forwarder(Http2ConnectPool pool, HostPort endpoint, MetaData.ConnectRequest request, Duration tunnelIdleTimeout) throws Exception
+    {
+        TcpToHttp2Forwarder forwarder = new TcpToHttp2Forwarder(pool, endpoint, request, buffers, tunnelIdleTimeout);
         toClose.add(forwarder);
         toClose.add(() -> Await.until("forwarder tunnels closed", WAIT, () -> forwarder.openTunnels() == 0, forwarder::outcomes));
         return forwarder;
+    }
+
+    /** A relay between the pool and {@code target}, closed after the pool. */
+    private TcpRelay relay(HostPort target) throws IOException
+    {
+        TcpRelay relay = new TcpRelay(target);
+        toClose.add(relay);
+        return relay;
     }
 
     private static MetaData.ConnectRequest connect(String authority)
@@ -421,6 +453,313 @@ class Http2ConnectPoolTest
         echoesByteExact(second, payload);
         assertThat(upstream.acceptedPlain()).isEqualTo(2);
         halfCloseAndExpectEof(second);
+    }
+
+    // ---- minimum, keepalive and lost connections ----
+
+    @Test
+    void prewarmedConnectionsOpenBeforeAnyTunnelAndAreKeptAtTheMinimum() throws Exception
+    {
+        TcpRelay relay = relay(upstream.plain());
+        HostPort endpoint = relay.address();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(3);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("three connections open before any tunnel", WAIT,
+            () -> pool.connectionCount(endpoint) == 3 && upstream.openFromClients() == 3, pool::toString);
+        assertThat(upstream.acceptedPlain()).as("connections the upstream accepted").isEqualTo(3);
+        assertThat(pool.streamCount(endpoint)).isZero();
+
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        Socket socket = socket(forwarder.address());
+        byte[] payload = Payloads.random(10_000);
+        socket.getOutputStream().write(payload);
+        echoesByteExact(socket, payload);
+        assertThat(relay.accepted()).as("the tunnel took a pre-warmed connection").isEqualTo(3);
+        halfCloseAndExpectEof(socket);
+
+        relay.resetOne();
+        Await.until("one lost connection replaced", WAIT,
+            () -> relay.accepted() == 4 && pool.connectionCount(endpoint) == 3 && upstream.openFromClients() == 3, pool::toString);
+        relay.resetAll();
+        Await.until("every lost connection replaced (after a backoff: they died young)", WAIT,
+            () -> relay.accepted() == 7 && pool.connectionCount(endpoint) == 3 && upstream.openFromClients() == 3, pool::toString);
+        assertThat(pool.connectAttempts(endpoint)).as("no attempt beyond the replacements").isEqualTo(7);
+
+        Socket next = socket(forwarder.address());
+        next.getOutputStream().write(payload);
+        echoesByteExact(next, payload);
+        halfCloseAndExpectEof(next);
+        Await.until("tunnels completed", WAIT, () -> forwarder.outcomes().size() == 2, forwarder::outcomes);
+        assertThat(forwarder.outcomes()).containsOnly(TunnelFailure.COMPLETED);
+    }
+
+    @Test
+    void aMinimumThatCannotBeKeptIsRetriedWithBackoffUntilTheEndpointIsBack() throws Exception
+    {
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+        {
+            closedPort = probe.getLocalPort();
+        }
+        // Accepts, then closes each connection before SETTINGS: the endpoint is down.
+        TcpRelay relay = relay(new HostPort("127.0.0.1", closedPort));
+        HostPort endpoint = relay.address();
+        long start = System.nanoTime();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(1);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("four failed attempts", WAIT, () -> pool.connectAttempts(endpoint) >= 4, pool::toString);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("100, 200 and 400 ms of backoff between them")
+            .isGreaterThanOrEqualTo(Duration.ofMillis(700));
+        assertThat(pool.connectionCount(endpoint)).isZero();
+
+        relay.retarget(upstream.plain());
+        Await.until("the minimum restored", WAIT, () -> pool.connectionCount(endpoint) == 1, pool::toString);
+        assertThat(upstream.acceptedPlain()).isEqualTo(1);
+    }
+
+    @Test
+    void prewarmedConnectionsWorkOverTls() throws Exception
+    {
+        HostPort endpoint = upstream.tls();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), trustingTheTestCa(), null, Duration.ofSeconds(5), Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(2);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("two TLS connections before any tunnel", WAIT, () -> pool.connectionCount(endpoint) == 2, pool::toString);
+        assertThat(upstream.acceptedTls()).isEqualTo(2);
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        Socket socket = socket(forwarder.address());
+        byte[] payload = Payloads.random(50_000);
+        socket.getOutputStream().write(payload);
+        echoesByteExact(socket, payload);
+        halfCloseAndExpectEof(socket);
+        assertThat(upstream.acceptedTls()).as("the tunnel took a pre-warmed connection").isEqualTo(2);
+    }
+
+    @Test
+    void fullConnectionsGetANewOneAndTheIdleTimeoutClosesOnlyThoseAboveTheMinimum() throws Exception
+    {
+        Duration idle = Duration.ofMillis(300);
+        HostPort endpoint = upstream.plain();
+        Http2ConnectPool pool = pool(2, idle, p ->
+        {
+            p.setMinConnections(2);
+            p.prewarm(List.of(endpoint));
+        });
+        Await.until("two pre-warmed connections", WAIT, () -> pool.connectionCount(endpoint) == 2, pool::toString);
+        Await.holds("pre-warmed connections outlive the idle timeout", idle.multipliedBy(3), () -> pool.connectionCount(endpoint) == 2, pool::toString);
+
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        List<Socket> sockets = new ArrayList<>();
+        for (int i = 0; i < 6; i++)
+        {
+            Socket socket = socket(forwarder.address());
+            byte[] payload = Payloads.random(8192);
+            socket.getOutputStream().write(payload);
+            echoesByteExact(socket, payload);
+            sockets.add(socket);
+        }
+        assertThat(pool.streamCount(endpoint)).isEqualTo(6);
+        assertThat(pool.peakStreamsPerConnection(endpoint)).isEqualTo(2);
+        assertThat(pool.connectionCount(endpoint)).as("two pre-warmed, full, and one more").isEqualTo(3);
+        assertThat(upstream.acceptedPlain()).isEqualTo(3);
+
+        for (Socket socket : sockets)
+            halfCloseAndExpectEof(socket);
+        Await.until("back to the minimum once idle", WAIT,
+            () -> pool.connectionCount(endpoint) == 2 && upstream.openFromClients() == 2, pool::toString);
+        Await.holds("never below the minimum", idle.multipliedBy(3), () -> pool.connectionCount(endpoint) == 2, pool::toString);
+        assertThat(upstream.acceptedPlain()).isEqualTo(3);
+    }
+
+    @Test
+    void anIdlePooledConnectionIsPingedAndStaysWhileThePeerAnswers() throws Exception
+    {
+        Duration interval = Duration.ofMillis(200);
+        Duration timeout = Duration.ofMillis(500);
+        HostPort endpoint = upstream.plain();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), p ->
+        {
+            p.setMinConnections(1);
+            p.prewarm(List.of(endpoint));
+            p.setPingInterval(interval);
+            p.setPingTimeout(timeout);
+        });
+        Await.until("pre-warmed connection", WAIT, () -> pool.connectionCount(endpoint) == 1, pool::toString);
+        // Five PINGs take over a second, well past interval + timeout: had an ACK not been
+        // taken, the connection would have been aborted and replaced by then.
+        Await.until("PINGs at the upstream", WAIT, () -> upstream.pingsReceived() >= 5, upstream::pingsReceived);
+        Await.holds("an answering connection stays", interval.plus(timeout).multipliedBy(2), () -> pool.connectionCount(endpoint) == 1, pool::toString);
+        assertThat(upstream.acceptedPlain()).as("never replaced").isEqualTo(1);
+    }
+
+    @Test
+    void pingsKeepNeitherAQuietTunnelNorAnIdleConnectionAlive() throws Exception
+    {
+        Duration idle = Duration.ofMillis(500);
+        HostPort endpoint = upstream.plain();
+        Http2ConnectPool pool = pool(100, idle, p ->
+        {
+            p.setPingInterval(Duration.ofMillis(100));
+            p.setPingTimeout(Duration.ofMillis(500));
+        });
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()), Duration.ofMillis(800));
+        Socket socket = socket(forwarder.address());
+        byte[] payload = Payloads.random(1000);
+        socket.getOutputStream().write(payload);
+        echoesByteExact(socket, payload);
+        int pingsBefore = upstream.pingsReceived();
+
+        Await.until("the quiet tunnel idled out", WAIT, () -> forwarder.outcomes().size() == 1, forwarder::outcomes);
+        assertThat(forwarder.outcomes()).containsExactly(TunnelFailure.IDLE_TIMEOUT);
+        assertThat(upstream.pingsReceived() - pingsBefore).as("PINGs while the tunnel was quiet").isGreaterThanOrEqualTo(3);
+        Await.until("the idle connection closed, PINGs notwithstanding", WAIT,
+            () -> pool.connectionCount(endpoint) == 0 && upstream.openFromClients() == 0, pool::toString);
+    }
+
+    @Test
+    void aConnectionWhosePeerStopsAnsweringPingsIsAbortedWithItsTunnels() throws Exception
+    {
+        Duration interval = Duration.ofMillis(200);
+        Duration timeout = Duration.ofMillis(500);
+        TcpRelay relay = relay(upstream.plain());
+        HostPort endpoint = relay.address();
+        Http2ConnectPool pool = pool(100, Duration.ofSeconds(30), p ->
+        {
+            p.setPingInterval(interval);
+            p.setPingTimeout(timeout);
+        });
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        List<Socket> sockets = new ArrayList<>();
+        for (int i = 0; i < 2; i++)
+        {
+            Socket socket = socket(forwarder.address());
+            byte[] payload = Payloads.random(5000);
+            socket.getOutputStream().write(payload);
+            echoesByteExact(socket, payload);
+            sockets.add(socket);
+        }
+
+        long paused = System.nanoTime();
+        relay.pause();
+        Await.until("the dead connection's tunnels ended", WAIT, () -> forwarder.openTunnels() == 0, forwarder::outcomes);
+        assertThat(Duration.ofNanos(System.nanoTime() - paused)).as("within interval + timeout, plus scheduling slack")
+            .isLessThan(interval.plus(timeout).plusSeconds(2));
+        assertThat(forwarder.outcomes()).containsExactly(TunnelFailure.UPSTREAM_RESET, TunnelFailure.UPSTREAM_RESET);
+        assertThat(pool.connectionCount(endpoint)).isZero();
+        for (Socket socket : sockets)
+            expectAbortiveEnd(socket);
+
+        relay.resume();
+        Socket next = socket(forwarder.address());
+        byte[] payload = Payloads.random(100_000);
+        next.getOutputStream().write(payload);
+        echoesByteExact(next, payload);
+        assertThat(relay.accepted()).as("a fresh connection").isEqualTo(2);
+        halfCloseAndExpectEof(next);
+    }
+
+    @Test
+    void anUpstreamConnectionResetMidStreamEndsItsTunnelsAtOnceAndTheNextTunnelGetsAFreshOne() throws Exception
+    {
+        TcpRelay relay = relay(upstream.plain());
+        HostPort endpoint = relay.address();
+        Http2ConnectPool pool = pool(100);
+        TcpToHttp2Forwarder forwarder = forwarder(pool, endpoint, connect(echo.authority()));
+        Socket quiet = socket(forwarder.address());
+        byte[] small = Payloads.random(1000);
+        quiet.getOutputStream().write(small);
+        echoesByteExact(quiet, small);
+
+        Socket busy = socket(forwarder.address());
+        byte[] big = Payloads.random(8 * 1024 * 1024);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        toClose.add(writer::shutdownNow);
+        Future<?> sending = writer.submit(() ->
+        {
+            busy.getOutputStream().write(big);
+            return null;
+        });
+        int prefix = 256 * 1024;
+        assertThat(Payloads.sha256(readExactly(busy, prefix))).as("bytes in flight, " + Payloads.seedNote()).isEqualTo(Payloads.sha256(big, 0, prefix));
+
+        relay.resetAll();
+        // Promptly: the tunnels' idle timeout is 30 s, the wait's bound 10 s.
+        Await.until("both tunnels ended", WAIT, () -> forwarder.openTunnels() == 0, forwarder::outcomes);
+        assertThat(forwarder.outcomes()).containsExactly(TunnelFailure.UPSTREAM_RESET, TunnelFailure.UPSTREAM_RESET);
+        expectAbortiveEnd(quiet);
+        try
+        {
+            sending.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        catch (ExecutionException expected)
+        {
+            // The forwarder reset the writer's socket.
+        }
+        Await.until("lost connection dropped from the pool", WAIT, () -> pool.connectionCount(endpoint) == 0, pool::toString);
+
+        Socket next = socket(forwarder.address());
+        byte[] payload = Payloads.random(300_000);
+        ExecutorService nextWriter = Executors.newSingleThreadExecutor();
+        toClose.add(nextWriter::shutdownNow);
+        Future<?> sent = nextWriter.submit(() ->
+        {
+            next.getOutputStream().write(payload);
+            return null;
+        });
+        echoesByteExact(next, payload);
+        sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(relay.accepted()).as("a fresh connection").isEqualTo(2);
+        halfCloseAndExpectEof(next);
+    }
+
+    @Test
+    void aStaticH2ClusterPrewarmsItsEndpointsWhenItStartsAndPingsThem() throws Exception
+    {
+        HostPort endpoint = upstream.plain();
+        TcpRelay relay = relay(endpoint);
+        ClusterConfig config = new ClusterConfig("back", ClusterConfig.Type.STATIC, List.of(endpoint, relay.address()), Duration.ofSeconds(5),
+            TlsClientConfig.DISABLED, UpstreamProtocol.H2, 100, Duration.ofSeconds(30), ProxyProtocol.NONE, 2, Duration.ofMillis(200), Duration.ofSeconds(1));
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("cluster-client");
+        ClientConnector connector = new ClientConnector();
+        connector.setExecutor(threads);
+        connector.setScheduler(scheduler);
+        connector.setByteBufferPool(buffers);
+        Cluster cluster = new Cluster(config, new TcpUpstream(connector, DestinationPolicy.allowAll(), Duration.ofSeconds(5)),
+            DestinationPolicy.allowAll(), Http2ConnectPool.newHttp2Client(connector));
+        cluster.start();
+        toClose.add(cluster::stop);
+
+        Await.until("two connections to each endpoint", WAIT,
+            () -> cluster.pool().connectionCount(endpoint) == 2 && cluster.pool().connectionCount(relay.address()) == 2, cluster::pool);
+        assertThat(upstream.acceptedPlain()).as("two direct, two through the relay").isEqualTo(4);
+        assertThat(relay.accepted()).isEqualTo(2);
+        Await.until("PINGs on every connection", WAIT, () -> upstream.pingsReceived() >= 8, upstream::pingsReceived);
+    }
+
+    /** The client sees its tunnel end abortively (a TCP reset or an early EOF), never hangs. */
+    private static void expectAbortiveEnd(Socket socket)
+    {
+        try
+        {
+            InputStream in = socket.getInputStream();
+            while (in.read() >= 0)
+            {
+                // Echoed bytes still in flight.
+            }
+        }
+        catch (IOException reset)
+        {
+            // Expected: the forwarder resets the client's socket.
+        }
     }
 
     // ---- half-close and early data ----

@@ -49,8 +49,18 @@ final class TcpToHttp2Forwarder implements AutoCloseable, TunnelListener
      */
     TcpToHttp2Forwarder(Http2ConnectPool pool, HostPort endpoint, MetaData.ConnectRequest request, ByteBufferPool buffers) throws Exception
     {
+        this(pool, endpoint, request, buffers, Duration.ofSeconds(30));
+    }
+
+    /**
+     * @param request           the CONNECT sent for every accepted connection
+     * @param tunnelIdleTimeout the idle timeout of every tunnel
+     */
+    TcpToHttp2Forwarder(Http2ConnectPool pool, HostPort endpoint, MetaData.ConnectRequest request, ByteBufferPool buffers,
+                        Duration tunnelIdleTimeout) throws Exception
+    {
         String authority = request.getHttpURI().getAuthority();
-        TunnelConfig config = TunnelConfig.DEFAULTS.withIdleTimeout(Duration.ofSeconds(30));
+        TunnelConfig config = TunnelConfig.DEFAULTS.withIdleTimeout(tunnelIdleTimeout);
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("forwarder");
         server = new Server(threads, null, buffers);

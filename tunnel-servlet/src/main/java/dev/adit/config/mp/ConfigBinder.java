@@ -65,6 +65,8 @@ public final class ConfigBinder
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length");
     private static final int MIN_WINDOW = 65535;
+    /** Pre-warmed connections per endpoint, at most: 100 connections of 100 streams is plenty, and a typo must not open thousands. */
+    private static final int MAX_MIN_CONNECTIONS = 100;
 
     private final Config config;
     private final List<String> problems = new ArrayList<>();
@@ -252,11 +254,21 @@ public final class ConfigBinder
         UpstreamProtocol protocol = value(ConfigKeys.CLUSTER_PROTOCOL, "cluster", name, t -> choice(t, UpstreamProtocol.class, "http1 or h2"));
         int maxStreams = value(ConfigKeys.CLUSTER_MAX_STREAMS, "cluster", name, t -> Values.integer(t, 1, 1_000_000));
         Duration poolIdle = value(ConfigKeys.CLUSTER_POOL_IDLE_TIMEOUT, "cluster", name, t -> positive(Values.duration(t)));
+        int minConnections = value(ConfigKeys.CLUSTER_MIN_CONNECTIONS, "cluster", name, t -> Values.integer(t, 0, MAX_MIN_CONNECTIONS));
+        if (minConnections > 0 && (protocol != UpstreamProtocol.H2 || type != ClusterConfig.Type.STATIC))
+            problems.add(ConfigKeys.CLUSTER_MIN_CONNECTIONS.with("cluster", name) + ": " + minConnections
+                + " (expected: 0; only a static cluster with protocol h2 pools connections to keep open)");
+        Duration pingInterval = value(ConfigKeys.CLUSTER_PING_INTERVAL, "cluster", name, Values::duration);
+        Duration pingTimeout = value(ConfigKeys.CLUSTER_PING_TIMEOUT, "cluster", name, Values::duration);
+        if (!pingInterval.isZero() && pingTimeout.isZero())
+            problems.add(ConfigKeys.CLUSTER_PING_TIMEOUT.with("cluster", name) + ": 0 (expected: a duration above zero, since "
+                + ConfigKeys.CLUSTER_PING_INTERVAL.with("cluster", name) + " is not 0)");
         ProxyProtocol proxyProtocol = value(ConfigKeys.CLUSTER_PROXY_PROTOCOL, "cluster", name, t -> choice(t, ProxyProtocol.class, "none, v1 or v2"));
         TlsClientConfig tls = clusterTls(name);
         if (problems.size() > before)
             return null;
-        return new ClusterConfig(name, type, endpoints, connectTimeout, tls, protocol, maxStreams, poolIdle, proxyProtocol);
+        return new ClusterConfig(name, type, endpoints, connectTimeout, tls, protocol, maxStreams, poolIdle, proxyProtocol,
+            minConnections, pingInterval, pingTimeout);
     }
 
     private TlsClientConfig clusterTls(String name)

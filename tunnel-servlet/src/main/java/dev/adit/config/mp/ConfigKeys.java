@@ -61,6 +61,9 @@ public final class ConfigKeys
     public static final ConfigKey CLUSTER_PROTOCOL = key("adit.cluster.<cluster>.protocol", "http1 or h2", "http1", "How proxy routes forward CONNECT to this cluster: `http1` (one connection per tunnel) or `h2` (streams over pooled connections; h2 with TLS, h2c without).");
     public static final ConfigKey CLUSTER_MAX_STREAMS = key("adit.cluster.<cluster>.max-streams-per-connection", "integer", "100", "HTTP/2: tunnels per pooled connection (the peer's SETTINGS_MAX_CONCURRENT_STREAMS also bounds it); a new connection opens when all are full.");
     public static final ConfigKey CLUSTER_POOL_IDLE_TIMEOUT = key("adit.cluster.<cluster>.pool-idle-timeout", "duration", "5m", "HTTP/2: a pooled connection carrying no tunnel for this long is closed.");
+    public static final ConfigKey CLUSTER_MIN_CONNECTIONS = key("adit.cluster.<cluster>.min-connections", "integer", "0", "HTTP/2 (static h2 clusters only): connections kept open to each endpoint, opened at start before any tunnel (pre-warmed), replaced when lost (after 100 ms doubling to 10 s while attempts fail) and never closed by `pool-idle-timeout` below this; 0 to 100.");
+    public static final ConfigKey CLUSTER_PING_INTERVAL = key("adit.cluster.<cluster>.ping-interval", "duration", "10s", "HTTP/2: each pooled connection sends a PING this long after the previous one was answered; 0 disables. PINGs keep neither an idle connection nor a quiet tunnel open.");
+    public static final ConfigKey CLUSTER_PING_TIMEOUT = key("adit.cluster.<cluster>.ping-timeout", "duration", "20s", "HTTP/2: a PING unanswered this long marks its connection dead: it is closed at once, its tunnels are reset, and it is replaced if `min-connections` needs it. Above zero unless `ping-interval` is 0.");
     public static final ConfigKey CLUSTER_PROXY_PROTOCOL = key("adit.cluster.<cluster>.proxy-protocol", "none, v1 or v2", "none", "PROXY protocol header written to the endpoint before the first byte by terminate routes (the client's address and the address it connected to).");
     public static final ConfigKey CLUSTER_TLS_ENABLED = key("adit.cluster.<cluster>.tls.enabled", "boolean", "false", "Connect to the endpoints with TLS.");
     public static final ConfigKey CLUSTER_TLS_CA = key("adit.cluster.<cluster>.tls.ca", "path", "", "PEM file of the CA certificates trusted for the endpoints; unset: the JVM's trust store.");
@@ -91,6 +94,7 @@ public final class ConfigKeys
         ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
         CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
+        CLUSTER_MIN_CONNECTIONS, CLUSTER_PING_INTERVAL, CLUSTER_PING_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
         CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME,
         ENCAPS, ENCAP_HOST, ENCAP_PORT, ENCAP_CLUSTER, ENCAP_HOSTNAME, ENCAP_MODE, ENCAP_POST_PATH, ENCAP_HEADERS_TO_ADD, ENCAP_FORWARDED);
