@@ -82,11 +82,14 @@ public final class ConfigBinder
         Optional<Path> privateKey = get(ConfigKeys.TLS_PRIVATE_KEY, this::readableFile);
         if (certChain.isPresent() != privateKey.isPresent())
             problems.add(ConfigKeys.TLS_CERT_CHAIN.name() + " and " + ConfigKeys.TLS_PRIVATE_KEY.name() + ": only one is set (expected: both or neither)");
+        ListenerConfig.ClientAuth clientAuth = value(ConfigKeys.TLS_CLIENT_AUTH, t -> choice(t, ListenerConfig.ClientAuth.class, "none, want or need"));
+        List<Path> clientCa = clientCa(clientAuth);
         List<ListenerConfig> listeners = List.of(
             new ListenerConfig("http", value(ConfigKeys.HTTP_ENABLED, Values::bool), value(ConfigKeys.HTTP_HOST, this::host),
                 value(ConfigKeys.HTTP_PORT, t -> Values.integer(t, 0, 65535)), Optional.empty(), Optional.empty(), upgrades(ConfigKeys.HTTP_UPGRADES)),
             new ListenerConfig("https", value(ConfigKeys.HTTPS_ENABLED, Values::bool), value(ConfigKeys.HTTPS_HOST, this::host),
-                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey, upgrades(ConfigKeys.HTTPS_UPGRADES)));
+                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey, upgrades(ConfigKeys.HTTPS_UPGRADES),
+                clientCa.isEmpty() ? ListenerConfig.ClientAuth.NONE : clientAuth, clientCa, tlsProtocols()));
 
         TunnelConfig tunnel = new TunnelConfig(
             value(ConfigKeys.TUNNEL_CONNECT_TIMEOUT, t -> positive(Values.duration(t))),
@@ -174,6 +177,47 @@ public final class ConfigBinder
         {
             return false;
         }
+    }
+
+    /** @return the client CA files, empty when client-auth is none or a problem was reported */
+    private List<Path> clientCa(ListenerConfig.ClientAuth clientAuth)
+    {
+        String key = ConfigKeys.TLS_CLIENT_CA.name();
+        List<Path> files = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            try
+            {
+                files.add(readableFile(item));
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(key + ": " + item + " (expected: readable PEM files of CA certificates)");
+            }
+        }
+        boolean none = clientAuth == ListenerConfig.ClientAuth.NONE;
+        if (!none && files.isEmpty() && list(key, "").isEmpty())
+            problems.add(key + ": (none) (expected: PEM files of the CAs that sign client certificates, since "
+                + ConfigKeys.TLS_CLIENT_AUTH.name() + "=" + clientAuth.name().toLowerCase(Locale.ROOT) + ")");
+        if (none && !files.isEmpty())
+            problems.add(ConfigKeys.TLS_CLIENT_AUTH.name() + ": none (expected: want or need, since " + key + " is set)");
+        return none ? List.of() : files;
+    }
+
+    private List<String> tlsProtocols()
+    {
+        String key = ConfigKeys.TLS_PROTOCOLS.name();
+        List<String> protocols = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            // The JDK's names, which are case-sensitive: TLSv1.3, not tlsv1.3.
+            String protocol = item.equalsIgnoreCase("TLSv1.2") ? "TLSv1.2" : item.equalsIgnoreCase("TLSv1.3") ? "TLSv1.3" : null;
+            if (protocol == null)
+                problems.add(key + ": " + item + " (expected: TLSv1.2 or TLSv1.3)");
+            else if (!protocols.contains(protocol))
+                protocols.add(protocol);
+        }
+        return protocols;
     }
 
     private Set<String> upgrades(ConfigKey key)

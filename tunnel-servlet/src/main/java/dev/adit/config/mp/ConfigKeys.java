@@ -20,6 +20,9 @@ public final class ConfigKeys
     public static final ConfigKey HTTPS_PORT = key("adit.https.port", "port", "8443", "Port of the TLS listener; 0 picks a free port.");
     public static final ConfigKey TLS_CERT_CHAIN = key("adit.tls.cert-chain", "path", "", "PEM certificate chain of the TLS listener (leaf first). Unset: a development certificate is found or made.");
     public static final ConfigKey TLS_PRIVATE_KEY = key("adit.tls.private-key", "path", "", "PEM private key (PKCS#8, PKCS#1 or SEC1, unencrypted) matching adit.tls.cert-chain.");
+    public static final ConfigKey TLS_CLIENT_AUTH = key("adit.tls.client-auth", "none, want or need", "none", "Client certificates on the TLS listener (mutual TLS): `want` asks for one, `need` also fails the handshake without one; either way a certificate must chain to `adit.tls.client-ca`.");
+    public static final ConfigKey TLS_CLIENT_CA = key("adit.tls.client-ca", "list of paths", "", "PEM files of the CA certificates client certificates must chain to; required when `adit.tls.client-auth` is not `none`.");
+    public static final ConfigKey TLS_PROTOCOLS = key("adit.tls.protocols", "list of TLS versions", "", "TLS versions the TLS listener accepts, `TLSv1.2` and/or `TLSv1.3` (Istio's HBONE uses TLSv1.3 only); unset: the JVM's.");
     public static final ConfigKey SERVER_IDLE_TIMEOUT = key("adit.server.idle-timeout", "duration", "30s", "An HTTP connection with no request and no tunnel is closed after this.");
     public static final ConfigKey TUNNEL_CONNECT_TIMEOUT = key("adit.tunnel.connect-timeout", "duration", "10s", "Longest wait for DNS plus the TCP connect to a target; then 504.");
     public static final ConfigKey TUNNEL_IDLE_TIMEOUT = key("adit.tunnel.idle-timeout", "duration", "1h", "A tunnel with no bytes in either direction for this long is reset; 0 disables.");
@@ -72,6 +75,7 @@ public final class ConfigKeys
 
     public static final List<ConfigKey> ALL = List.of(
         HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
+        TLS_CLIENT_AUTH, TLS_CLIENT_CA, TLS_PROTOCOLS,
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
         H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
         POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,

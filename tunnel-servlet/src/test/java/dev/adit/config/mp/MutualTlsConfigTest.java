@@ -1,0 +1,95 @@
+package dev.adit.config.mp;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import dev.adit.config.AditConfig;
+import dev.adit.config.ConfigException;
+import dev.adit.config.ListenerConfig;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import org.eclipse.microprofile.config.Config;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The mutual TLS and SPIFFE keys: listener client certificates, TLS versions. */
+class MutualTlsConfigTest
+{
+    @TempDir
+    Path dir;
+
+    private static Config config(Map<String, String> properties)
+    {
+        return new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(properties, "test", 250))
+            .build();
+    }
+
+    private static ListenerConfig https(AditConfig config)
+    {
+        return config.listeners().stream().filter(ListenerConfig::isTls).findFirst().orElseThrow();
+    }
+
+    private static void assertProblems(Map<String, String> properties, String... problems)
+    {
+        assertThatThrownBy(() -> ConfigBinder.bind(config(properties)))
+            .isInstanceOfSatisfying(ConfigException.class, x -> assertThat(x.problems()).containsExactlyInAnyOrder(problems));
+    }
+
+    @Test
+    void byDefaultTheListenerAsksForNoClientCertificate()
+    {
+        ListenerConfig https = https(ConfigBinder.bind(config(Map.of())));
+
+        assertThat(https.clientAuth()).isEqualTo(ListenerConfig.ClientAuth.NONE);
+        assertThat(https.clientCa()).isEmpty();
+        assertThat(https.tlsProtocols()).isEmpty();
+    }
+
+    @Test
+    void clientAuthClientCaAndProtocolsAreRead() throws Exception
+    {
+        Path ca1 = Files.writeString(dir.resolve("ca1.pem"), "x");
+        Path ca2 = Files.writeString(dir.resolve("ca2.pem"), "x");
+        ListenerConfig https = https(ConfigBinder.bind(config(Map.of(
+            "adit.tls.client-auth", "NEED",
+            "adit.tls.client-ca", ca1 + ", " + ca2,
+            "adit.tls.protocols", "tlsv1.3"))));
+
+        assertThat(https.clientAuth()).isEqualTo(ListenerConfig.ClientAuth.NEED);
+        assertThat(https.clientCa()).containsExactly(ca1, ca2);
+        assertThat(https.tlsProtocols()).containsExactly("TLSv1.3");
+    }
+
+    @Test
+    void listenerMistakesAreNamed() throws Exception
+    {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "x");
+        assertProblems(Map.of("adit.tls.client-auth", "maybe"),
+            "adit.tls.client-auth: maybe (expected: none, want or need)");
+        assertProblems(Map.of("adit.tls.client-auth", "want"),
+            "adit.tls.client-ca: (none) (expected: PEM files of the CAs that sign client certificates, since adit.tls.client-auth=want)");
+        assertProblems(Map.of("adit.tls.client-auth", "need", "adit.tls.client-ca", "/nonexistent/ca.pem"),
+            "adit.tls.client-ca: /nonexistent/ca.pem (expected: readable PEM files of CA certificates)");
+        assertProblems(Map.of("adit.tls.client-ca", ca.toString()),
+            "adit.tls.client-auth: none (expected: want or need, since adit.tls.client-ca is set)");
+        assertProblems(Map.of("adit.tls.protocols", "TLSv1.3,SSLv3"),
+            "adit.tls.protocols: SSLv3 (expected: TLSv1.2 or TLSv1.3)");
+    }
+
+    @Test
+    void anEmbedderCannotAskForClientCertificatesWithoutCas()
+    {
+        assertThatThrownBy(() -> new ListenerConfig("https", true, "127.0.0.1", 0, Optional.empty(), Optional.empty(),
+            Set.of(ListenerConfig.CONNECT), ListenerConfig.ClientAuth.WANT, List.of(), List.of()))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("clientCa");
+    }
+}
