@@ -39,6 +39,7 @@ import dev.adit.config.UpstreamProtocol;
 import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.policy.DestinationRule;
+import dev.adit.tls.SpiffeIdPattern;
 import org.eclipse.microprofile.config.Config;
 
 /**
@@ -145,9 +146,10 @@ public final class ConfigBinder
             return;
         if (!DestinationPolicy.of(policy).allowsEverything())
             return;
-        // Only routes that reach the client's own target make an open proxy.
+        // Only routes that reach the client's own target make an open proxy, and not when they
+        // serve only clients with an allowed certificate identity.
         boolean reachesAnyTarget = routes.stream().anyMatch(r -> r.action() == RouteConfig.Action.TERMINATE
-            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST);
+            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST && r.allowedIdentities().isEmpty());
         if (!reachesAnyTarget)
             return;
         for (ListenerConfig listener : listeners)
@@ -398,6 +400,7 @@ public final class ConfigBinder
             else
                 toRemove.add(header);
         }
+        List<String> allowedIdentities = allowedIdentities(name, action);
         RouteMatch match = match(name);
         String actionKey = ConfigKeys.ROUTE_ACTION.with("route", name);
         if (action == RouteConfig.Action.PROXY && cluster != null)
@@ -412,7 +415,30 @@ public final class ConfigBinder
             problems.add(ConfigKeys.ROUTE_ALLOW_POST.with("route", name) + ": true (expected: false, or " + actionKey + "=terminate: POST tunnels are terminated)");
         if (problems.size() > before || match == null)
             return null;
-        return new RouteConfig(name, match, action, denyStatus, clusterName, upgradeEnabled, allowPost, proxyProtocol, toAdd, toRemove);
+        return new RouteConfig(name, match, action, denyStatus, clusterName, upgradeEnabled, allowPost, proxyProtocol, toAdd, toRemove,
+            allowedIdentities);
+    }
+
+    private List<String> allowedIdentities(String route, RouteConfig.Action action)
+    {
+        String key = ConfigKeys.ROUTE_ALLOWED_IDENTITIES.with("route", route);
+        List<String> identities = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            try
+            {
+                SpiffeIdPattern.parse(item);
+                identities.add(item);
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(key + ": " + item + " (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/client,"
+                    + " with * for one segment or a last ** for the rest; " + x.getMessage() + ")");
+            }
+        }
+        if (!identities.isEmpty() && action == RouteConfig.Action.DENY)
+            problems.add(key + ": " + String.join(",", identities) + " (expected: unset, since a deny route serves no client)");
+        return identities;
     }
 
     private RouteMatch match(String route)

@@ -48,6 +48,7 @@ public final class ConfigKeys
     public static final ConfigKey ROUTE_PROXY_PROTOCOL = key("adit.route.<route>.proxy-protocol", "none, v1 or v2", "", "PROXY protocol header written to the target before the first byte (terminate routes); unset: the cluster's.");
     public static final ConfigKey ROUTE_HEADERS_TO_ADD = key("adit.route.<route>.request-headers-to-add", "list of `name: value`", "", "Headers set on a forwarded CONNECT (proxy routes), replacing any of the same name.");
     public static final ConfigKey ROUTE_HEADERS_TO_REMOVE = key("adit.route.<route>.request-headers-to-remove", "list of names", "", "Headers removed from a forwarded CONNECT (proxy routes).");
+    public static final ConfigKey ROUTE_ALLOWED_IDENTITIES = key("adit.route.<route>.allowed-identities", "list of SPIFFE IDs", "", "Only clients whose TLS certificate carries one of these SPIFFE IDs may use the route: exact IDs, `*` for one path segment (`spiffe://td/ns/prod/sa/*`), a last `**` for the rest (`spiffe://td/**`). No certificate or no SPIFFE ID: 401; another ID: 403. Unset: every client.");
     public static final ConfigKey ROUTE_MATCH_CONNECT = key("adit.route.<route>.match.connect", "plain, extended or any", "plain", "Which CONNECT requests match: `plain` (RFC 9110/9113, and `:protocol=bytestream`), `extended` (RFC 8441 with another `:protocol`), or `any`.");
     public static final ConfigKey ROUTE_MATCH_PROTOCOLS = key("adit.route.<route>.match.protocols", "list of tokens", "", "Extended CONNECT `:protocol` values that match; unset: any.");
     public static final ConfigKey ROUTE_MATCH_AUTHORITY = key("adit.route.<route>.match.authority", "list of patterns", "", "CONNECT targets that match, as written by the client (no DNS): `host[:ports]`, `*.example.com:443`, `[::1]:8080`, `10.0.0.0/8`; unset: any.");
@@ -80,7 +81,7 @@ public final class ConfigKeys
         H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
         POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,
         ROUTES, ROUTE_ACTION, ROUTE_CLUSTER, ROUTE_DENY_STATUS, ROUTE_UPGRADE_ENABLED, ROUTE_ALLOW_POST, ROUTE_PROXY_PROTOCOL,
-        ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
+        ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_ALLOWED_IDENTITIES, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
         CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,

@@ -2,6 +2,7 @@ package dev.adit.config.mp;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The mutual TLS and SPIFFE keys: listener client certificates, TLS versions. */
+/** The mutual TLS and SPIFFE keys: listener client certificates, TLS versions, route allow lists. */
 class MutualTlsConfigTest
 {
     @TempDir
@@ -91,5 +92,39 @@ class MutualTlsConfigTest
             Set.of(ListenerConfig.CONNECT), ListenerConfig.ClientAuth.WANT, List.of(), List.of()))
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("clientCa");
+    }
+
+    @Test
+    void allowedIdentitiesAreReadPerRoute()
+    {
+        AditConfig config = ConfigBinder.bind(config(Map.of(
+            "adit.routes", "mesh,rest",
+            "adit.route.mesh.allowed-identities", "spiffe://cluster.local/ns/a/sa/b, spiffe://cluster.local/ns/c/**")));
+
+        assertThat(config.routes().get(0).allowedIdentities()).containsExactly("spiffe://cluster.local/ns/a/sa/b", "spiffe://cluster.local/ns/c/**");
+        assertThat(config.routes().get(1).allowedIdentities()).isEmpty();
+    }
+
+    @Test
+    void aBadAllowedIdentityIsNamedWithTheReason()
+    {
+        String key = "adit.route.mesh.allowed-identities";
+        String expected = " (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/client, with * for one segment or a last ** for the rest; ";
+        assertProblems(Map.of("adit.routes", "mesh", key, "spiffe://Cluster.local/ns/a, spiffe://td/ns/sa-*, spiffe://td"),
+            key + ": spiffe://Cluster.local/ns/a" + expected + "the trust domain may hold only a-z, 0-9, '.', '-' and '_' (lower case only))",
+            key + ": spiffe://td/ns/sa-*" + expected + "a wildcard must be a whole segment, * or a last **)",
+            key + ": spiffe://td" + expected + "the path is missing; spiffe://td/** would allow every workload of the trust domain)");
+        assertProblems(Map.of("adit.routes", "mesh", "adit.route.mesh.action", "deny", key, "spiffe://td/**"),
+            key + ": spiffe://td/** (expected: unset, since a deny route serves no client)");
+    }
+
+    @Test
+    void aRouteServingOnlyAllowedIdentitiesIsNoOpenProxy()
+    {
+        Map<String, String> p = new HashMap<>(Map.of("adit.https.host", "0.0.0.0", "adit.http.enabled", "false", "adit.routes", "mesh"));
+        assertThatThrownBy(() -> ConfigBinder.bind(config(p))).hasMessageContaining("adit.https.host: 0.0.0.0 (expected: a loopback address");
+
+        p.put("adit.route.mesh.allowed-identities", "spiffe://cluster.local/**");
+        ConfigBinder.bind(config(p));
     }
 }
