@@ -326,10 +326,26 @@ public final class ConfigBinder
             }
             problems.add(pinsKey + ": " + pin + " (expected: the base64 SHA-256 of a SubjectPublicKeyInfo, 44 characters)");
         }
-        boolean verifyHostname = value(ConfigKeys.CLUSTER_TLS_VERIFY_HOSTNAME, "cluster", name, Values::bool);
-        if (!enabled && (ca.isPresent() || chain.isPresent() || sni.isPresent() || !pins.isEmpty()))
+        String spiffeKey = ConfigKeys.CLUSTER_TLS_SPIFFE_IDS.with("cluster", name);
+        List<String> spiffeIds = new ArrayList<>();
+        for (String id : list(spiffeKey, ""))
+        {
+            try
+            {
+                SpiffeIdPattern.parse(id);
+                spiffeIds.add(id);
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(spiffeKey + ": " + id + " (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/server,"
+                    + " with * for one segment or a last ** for the rest; " + x.getMessage() + ")");
+            }
+        }
+        // The SPIFFE ID authenticates the endpoint; SVIDs rarely name a host.
+        boolean verifyHostname = get(ConfigKeys.CLUSTER_TLS_VERIFY_HOSTNAME.with("cluster", name), Values::bool).orElse(spiffeIds.isEmpty());
+        if (!enabled && (ca.isPresent() || chain.isPresent() || sni.isPresent() || !pins.isEmpty() || !spiffeIds.isEmpty()))
             problems.add(ConfigKeys.CLUSTER_TLS_ENABLED.with("cluster", name) + ": false (expected: true, since other tls keys of cluster " + name + " are set)");
-        return new TlsClientConfig(enabled, ca, chain, key, sni, alpn, pins, verifyHostname);
+        return new TlsClientConfig(enabled, ca, chain, key, sni, alpn, pins, verifyHostname, spiffeIds);
     }
 
     private List<RouteConfig> routes(Map<String, ClusterConfig> clusters)

@@ -72,7 +72,8 @@ public final class ConfigKeys
     public static final ConfigKey CLUSTER_TLS_SNI = key("adit.cluster.<cluster>.tls.sni", "host name", "", "Server name sent with SNI and checked against the certificate; unset: the endpoint's host when it is a name.");
     public static final ConfigKey CLUSTER_TLS_ALPN = key("adit.cluster.<cluster>.tls.alpn", "list of protocols", "", "ALPN protocols offered (terminate routes); h2 clusters always offer `h2`.");
     public static final ConfigKey CLUSTER_TLS_SPKI_PINS = key("adit.cluster.<cluster>.tls.spki-pins", "list of base64", "", "SHA-256 digests of the endpoint certificate's public key (SubjectPublicKeyInfo), base64; the certificate must match one, in addition to being trusted.");
-    public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address).");
+    public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address); unset with `tls.spiffe-ids`: `false`.");
+    public static final ConfigKey CLUSTER_TLS_SPIFFE_IDS = key("adit.cluster.<cluster>.tls.spiffe-ids", "list of SPIFFE IDs", "", "The endpoint's certificate must carry one of these SPIFFE IDs (patterns as in `allowed-identities`), in addition to being trusted: HBONE clients check the peer's identity rather than a host name.");
 
     public static final List<ConfigKey> ALL = List.of(
         HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
@@ -85,7 +86,7 @@ public final class ConfigKeys
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
         CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
-        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME);
+        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME, CLUSTER_TLS_SPIFFE_IDS);
 
     static final Map<String, ConfigKey> BY_NAME = ALL.stream().filter(k -> !k.isTemplate())
         .collect(Collectors.toUnmodifiableMap(ConfigKey::name, Function.identity()));

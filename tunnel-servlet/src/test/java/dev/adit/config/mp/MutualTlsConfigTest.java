@@ -11,6 +11,7 @@ import java.util.Set;
 import dev.adit.config.AditConfig;
 import dev.adit.config.ConfigException;
 import dev.adit.config.ListenerConfig;
+import dev.adit.config.TlsClientConfig;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import org.eclipse.microprofile.config.Config;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The mutual TLS and SPIFFE keys: listener client certificates, TLS versions, route allow lists. */
+/** The mutual TLS and SPIFFE keys: listener client certificates, TLS versions, route allow lists, cluster SPIFFE IDs. */
 class MutualTlsConfigTest
 {
     @TempDir
@@ -126,5 +127,44 @@ class MutualTlsConfigTest
 
         p.put("adit.route.mesh.allowed-identities", "spiffe://cluster.local/**");
         ConfigBinder.bind(config(p));
+    }
+
+    @Test
+    void clusterSpiffeIdsTurnHostNameVerificationOffUnlessItIsSet()
+    {
+        Map<String, String> p = new HashMap<>(Map.of(
+            "adit.routes", "out",
+            "adit.route.out.cluster", "mesh",
+            "adit.cluster.mesh.endpoints", "10.0.0.5:15008",
+            "adit.cluster.mesh.tls.enabled", "true",
+            "adit.cluster.mesh.tls.spiffe-ids", "spiffe://cluster.local/ns/a/sa/b, spiffe://cluster.local/ns/c/**"));
+        TlsClientConfig tls = ConfigBinder.bind(config(p)).clusters().get("mesh").tls();
+        assertThat(tls.spiffeIds()).containsExactly("spiffe://cluster.local/ns/a/sa/b", "spiffe://cluster.local/ns/c/**");
+        assertThat(tls.verifyHostname()).isFalse();
+
+        p.put("adit.cluster.mesh.tls.verify-hostname", "true");
+        assertThat(ConfigBinder.bind(config(p)).clusters().get("mesh").tls().verifyHostname()).isTrue();
+
+        p.remove("adit.cluster.mesh.tls.verify-hostname");
+        p.remove("adit.cluster.mesh.tls.spiffe-ids");
+        assertThat(ConfigBinder.bind(config(p)).clusters().get("mesh").tls().verifyHostname()).isTrue();
+    }
+
+    @Test
+    void clusterSpiffeIdMistakesAreNamed()
+    {
+        String key = "adit.cluster.mesh.tls.spiffe-ids";
+        Map<String, String> p = new HashMap<>(Map.of(
+            "adit.routes", "out",
+            "adit.route.out.cluster", "mesh",
+            "adit.cluster.mesh.endpoints", "10.0.0.5:15008",
+            "adit.cluster.mesh.tls.enabled", "true",
+            key, "spiffe://td/ns/a?x"));
+        assertProblems(p, key + ": spiffe://td/ns/a?x (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/server,"
+            + " with * for one segment or a last ** for the rest; path segments may hold only letters, digits, '.', '-' and '_' (no query or fragment))");
+
+        p.put(key, "spiffe://td/ns/a/sa/b");
+        p.put("adit.cluster.mesh.tls.enabled", "false");
+        assertProblems(p, "adit.cluster.mesh.tls.enabled: false (expected: true, since other tls keys of cluster mesh are set)");
     }
 }
