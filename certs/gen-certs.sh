@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Generates a development PKI for Adit: a CA, a server certificate and a client certificate.
 #
-#   certs/gen-certs.sh [--force] [OUT_DIR]
+#   certs/gen-certs.sh [--force] [--spiffe TRUST_DOMAIN] [OUT_DIR]
 #
 # OUT_DIR defaults to certs/out next to this script (git-ignored). Without --force an existing
 # complete set is left alone. All keys are EC P-256, PEM, unencrypted PKCS#8, mode 600.
+# --spiffe makes X.509 SVIDs as Istio ambient (HBONE) uses them: the server certificate gets
+# the URI SAN spiffe://TRUST_DOMAIN/ns/default/sa/server, the client certificate
+# spiffe://TRUST_DOMAIN/ns/default/sa/client. An SVID has exactly one URI SAN: do not add
+# another one with ADIT_*_SANS.
 #
 # Environment:
 #   ADIT_CERT_DAYS     validity in days (default 825)
@@ -14,20 +18,32 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--force] [OUT_DIR]" >&2
+  echo "usage: $0 [--force] [--spiffe TRUST_DOMAIN] [OUT_DIR]" >&2
   exit 2
 }
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 force=false
 out_dir=""
-for arg in "$@"; do
-  case "$arg" in
+trust_domain=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
     --force) force=true ;;
+    --spiffe)
+      [[ $# -ge 2 ]] || usage
+      trust_domain="$2"
+      shift
+      # SPIFFE-ID standard: lower-case letters, digits, '.', '-' and '_' only.
+      if ! [[ "$trust_domain" =~ ^[a-z0-9._-]+$ ]]; then
+        echo "--spiffe: $trust_domain (expected: a trust domain of a-z, 0-9, '.', '-' and '_', e.g. cluster.local)" >&2
+        exit 2
+      fi
+      ;;
     -h|--help) usage ;;
-    -*) echo "unknown option: $arg" >&2; usage ;;
-    *) [[ -z "$out_dir" ]] || usage; out_dir="$arg" ;;
+    -*) echo "unknown option: $1" >&2; usage ;;
+    *) [[ -z "$out_dir" ]] || usage; out_dir="$1" ;;
   esac
+  shift
 done
 out_dir="${out_dir:-$script_dir/out}"
 
@@ -66,6 +82,10 @@ san_list() { # default SANs, then the extra ones from the environment, without b
 }
 server_sans="$(san_list "DNS:localhost,IP:127.0.0.1,IP:::1" "${ADIT_SERVER_SANS:-}")"
 client_sans="$(san_list "" "${ADIT_CLIENT_SANS:-}")"
+if [[ -n "$trust_domain" ]]; then
+  server_sans="$(san_list "$server_sans" "URI:spiffe://$trust_domain/ns/default/sa/server")"
+  client_sans="$(san_list "$client_sans" "URI:spiffe://$trust_domain/ns/default/sa/client")"
+fi
 
 # Our own config so the result does not depend on the distribution's openssl.cnf.
 cat >"$work/openssl.cnf" <<EOF

@@ -157,8 +157,7 @@ public final class Main
                     : Path.of(System.getProperty("java.io.tmpdir"), "adit-dev-cert-" + System.getProperty("user.name"));
                 DevCertificate.Paths dev = DevCertificate.findOrCreate(dir);
                 out.println("Adit: no adit.tls.cert-chain configured, using the development certificate " + dev.certChain());
-                listener = new ListenerConfig(listener.name(), true, listener.host(), listener.port(),
-                    Optional.of(dev.certChain()), Optional.of(dev.privateKey()), listener.upgrades());
+                listener = listener.withCertificate(dev.certChain(), dev.privateKey());
             }
             listeners.add(listener);
         }

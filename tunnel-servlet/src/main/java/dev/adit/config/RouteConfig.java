@@ -21,9 +21,12 @@ import java.util.Optional;
  * @param headersToAdd    headers added to a forwarded CONNECT (proxy only), replacing any
  *                        header of the same name
  * @param headersToRemove headers removed from a forwarded CONNECT (proxy only)
+ * @param allowedIdentities SPIFFE IDs and patterns ({@code dev.adit.tls.SpiffeIdPattern}) of
+ *                        the client certificates this route serves; empty serves every client
  */
 public record RouteConfig(String name, RouteMatch match, Action action, int denyStatus, String cluster, Optional<Boolean> upgradeEnabled,
-                          boolean allowPost, Optional<ProxyProtocol> proxyProtocol, List<HeaderValue> headersToAdd, List<String> headersToRemove)
+                          boolean allowPost, Optional<ProxyProtocol> proxyProtocol, List<HeaderValue> headersToAdd, List<String> headersToRemove,
+                          List<String> allowedIdentities)
 {
     /** What a route does with a matching request. */
     public enum Action
@@ -51,6 +54,13 @@ public record RouteConfig(String name, RouteMatch match, Action action, int deny
         }
     }
 
+    /** A route that serves every client, whatever its certificate. */
+    public RouteConfig(String name, RouteMatch match, Action action, int denyStatus, String cluster, Optional<Boolean> upgradeEnabled,
+                       boolean allowPost, Optional<ProxyProtocol> proxyProtocol, List<HeaderValue> headersToAdd, List<String> headersToRemove)
+    {
+        this(name, match, action, denyStatus, cluster, upgradeEnabled, allowPost, proxyProtocol, headersToAdd, headersToRemove, List.of());
+    }
+
     public RouteConfig
     {
         Objects.requireNonNull(name, "name");
@@ -61,6 +71,7 @@ public record RouteConfig(String name, RouteMatch match, Action action, int deny
         Objects.requireNonNull(proxyProtocol, "proxyProtocol");
         headersToAdd = List.copyOf(headersToAdd);
         headersToRemove = List.copyOf(headersToRemove);
+        allowedIdentities = List.copyOf(allowedIdentities);
     }
 
     /** The route used when none is configured: every plain CONNECT terminated to its own target. */

@@ -18,12 +18,21 @@ import java.util.Optional;
  * @param spkiPins       base64 SHA-256 digests of the SubjectPublicKeyInfo the endpoint's leaf
  *                       certificate must have (one of them); empty pins nothing
  * @param verifyHostname whether the certificate must match the SNI name (or the endpoint host)
+ * @param spiffeIds      SPIFFE IDs and patterns ({@code dev.adit.tls.SpiffeIdPattern}) one of
+ *                       which the endpoint's leaf certificate must carry; empty checks none
  */
 public record TlsClientConfig(boolean enabled, Optional<Path> trustedCa, Optional<Path> certChain, Optional<Path> privateKey,
-                              Optional<String> sni, List<String> alpn, List<String> spkiPins, boolean verifyHostname)
+                              Optional<String> sni, List<String> alpn, List<String> spkiPins, boolean verifyHostname, List<String> spiffeIds)
 {
     public static final TlsClientConfig DISABLED = new TlsClientConfig(false, Optional.empty(), Optional.empty(), Optional.empty(),
         Optional.empty(), List.of(), List.of(), true);
+
+    /** Without a SPIFFE ID check. */
+    public TlsClientConfig(boolean enabled, Optional<Path> trustedCa, Optional<Path> certChain, Optional<Path> privateKey,
+                           Optional<String> sni, List<String> alpn, List<String> spkiPins, boolean verifyHostname)
+    {
+        this(enabled, trustedCa, certChain, privateKey, sni, alpn, spkiPins, verifyHostname, List.of());
+    }
 
     public TlsClientConfig
     {
@@ -33,5 +42,6 @@ public record TlsClientConfig(boolean enabled, Optional<Path> trustedCa, Optiona
         Objects.requireNonNull(sni, "sni");
         alpn = List.copyOf(alpn);
         spkiPins = List.copyOf(spkiPins);
+        spiffeIds = List.copyOf(spiffeIds);
     }
 }

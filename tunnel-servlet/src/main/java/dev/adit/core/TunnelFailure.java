@@ -45,6 +45,10 @@ public enum TunnelFailure
     CONNECT_TIMEOUT(504, "connect_timeout", "UF"),
     /** The server is stopping or cannot take more tunnels. */
     UNAVAILABLE(503, "unavailable", "UO"),
+    /** The route serves only certain SPIFFE identities and the client presented none (no certificate, or no SPIFFE ID in it). */
+    UNAUTHENTICATED(401, "unauthenticated", "-"),
+    /** The client's SPIFFE identity is not on the route's allow list. */
+    IDENTITY_DENIED(403, "identity_denied", "-"),
 
     /** Both directions finished cleanly (FIN or END_STREAM each way). */
     COMPLETED(0, "completed", "-"),

@@ -216,6 +216,9 @@ public final class AditServer
             ssl.setKeyStore(keyStore);
             ssl.setKeyStorePassword(new String(password));
             ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
+            clientAuth(ssl, listener);
+            if (!listener.tlsProtocols().isEmpty())
+                ssl.setIncludeProtocols(listener.tlsProtocols().toArray(String[]::new));
 
             HttpConnectionFactory http1 = new TunnelHttpConnectionFactory(https);
             HTTP2ServerConnectionFactory h2 = configure(new HTTP2ServerConnectionFactory(https));
@@ -225,6 +228,25 @@ public final class AditServer
             SslConnectionFactory tls = new SslConnectionFactory(ssl, alpn.getProtocol());
             ServerConnector connector = new AditServerConnector(server, tls, alpn, h2, http1);
             return bind(connector, listener);
+        }
+
+        /**
+         * Mutual TLS: the JDK's trust manager checks a client certificate against the listener's
+         * client CAs during the handshake, so an untrusted one never reaches a handler; routes
+         * then authorize the identity it carries ({@link TunnelHandler}).
+         */
+        private static void clientAuth(SslContextFactory.Server ssl, ListenerConfig listener)
+        {
+            switch (listener.clientAuth())
+            {
+                case WANT -> ssl.setWantClientAuth(true);
+                case NEED -> ssl.setNeedClientAuth(true);
+                case NONE ->
+                {
+                    return;
+                }
+            }
+            ssl.setTrustStore(PemCredentials.trustStore(listener.clientCa()));
         }
 
         private <F extends AbstractHTTP2ServerConnectionFactory> F configure(F factory)

@@ -63,9 +63,11 @@ import org.slf4j.LoggerFactory;
  *       relayed as is, with its headers and body;</li>
  *   <li>{@code deny}: answer the route's status.</li>
  * </ul>
- * Before the tunnel exists every failure is an HTTP status: 400 malformed target, 403 denied
- * (policy, route, disabled upgrade), 404 no route, 502 refused or unresolvable or TLS failure,
- * 504 timeout; each is logged with its reason.</p>
+ * A route with {@code allowed-identities} serves only clients whose TLS certificate carries an
+ * allowed SPIFFE ID ({@link IdentityCheck}), checked after the target and before any connect.
+ * Before the tunnel exists every failure is an HTTP status: 400 malformed target, 401 no client
+ * identity, 403 denied (policy, route, disabled upgrade, identity), 404 no route, 502 refused or
+ * unresolvable or TLS failure, 504 timeout; each is logged with its reason.</p>
  *
  * <p>Every tunnel request it takes becomes a {@link Tunnel}, refused ones included, so that the
  * listener hears of each exactly once: {@link TunnelListener#onOpened} and
@@ -88,6 +90,7 @@ public class TunnelHandler extends Handler.Wrapper
 
     private final TunnelConfig config;
     private final Router router;
+    private final IdentityCheck identities;
     private final Map<String, Cluster> clusters;
     private final Map<String, Set<String>> upgradesByListener;
     private final TunnelListener listener;
@@ -101,6 +104,7 @@ public class TunnelHandler extends Handler.Wrapper
     {
         this.config = Objects.requireNonNull(config);
         this.router = new Router(routes);
+        this.identities = new IdentityCheck(routes);
         this.clusters = Map.copyOf(clusters);
         this.upgradesByListener = Map.copyOf(upgrades);
         this.listener = Objects.requireNonNull(listener);
@@ -193,6 +197,12 @@ public class TunnelHandler extends Handler.Wrapper
         if (target == null && (cluster.config().type() == ClusterConfig.Type.ORIGINAL_DST || route.action() == RouteConfig.Action.PROXY))
         {
             fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.MALFORMED_TARGET, malformed.getMessage()));
+            return true;
+        }
+        TunnelException unauthorized = identities.check(request, route);
+        if (unauthorized != null)
+        {
+            fail(request, response, callback, tunnel, unauthorized);
             return true;
         }
         open(request, response, callback, kind, protocol, target, tunnel, route, cluster,

@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
@@ -35,6 +36,10 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * <li>SPKI pins: when {@code spkiPins} is not empty, the leaf certificate's SubjectPublicKeyInfo
  *     SHA-256 (base64, see {@link #spkiPin}) must be one of them, in addition to normal trust;
  *     otherwise the handshake fails with "SPKI pin mismatch" and the actual pin.</li>
+ * <li>SPIFFE IDs: when {@code spiffeIds} is not empty, the leaf certificate must be an X.509
+ *     SVID whose ID one of them matches ({@link SpiffeIdPattern}), in addition to normal trust;
+ *     otherwise the handshake fails with "SPIFFE ID mismatch". This is how an HBONE client
+ *     authenticates its peer, usually with host name verification off.</li>
  * <li>ALPN: {@code alpn}, in order, offered on every engine when not empty.</li>
  * </ul>
  *
@@ -62,6 +67,9 @@ public final class ClientTls
             throw new IllegalArgumentException("tls.certChain and tls.privateKey: only one is set (expected: both, or neither)");
         for (String pin : config.spkiPins())
             checkPin(pin);
+        List<SpiffeIdPattern> spiffeIds = new ArrayList<>();
+        for (String id : config.spiffeIds())
+            spiffeIds.add(spiffeId(id));
 
         KeyStore trustStore = config.trustedCa().map(PemCredentials::trustStore).orElse(null);
         KeyManager[] keyManagers = null;
@@ -71,7 +79,7 @@ public final class ClientTls
             KeyStore keyStore = PemCredentials.keyStore(config.certChain().get(), config.privateKey().get(), password);
             keyManagers = keyManagers(keyStore, password);
         }
-        TrustManager[] trustManagers = trustManagers(trustStore, config.spkiPins());
+        TrustManager[] trustManagers = trustManagers(trustStore, config.spkiPins(), spiffeIds);
 
         Client factory = new Client(config.alpn());
         factory.setSslContext(sslContext(keyManagers, trustManagers));
@@ -113,6 +121,18 @@ public final class ClientTls
             throw new IllegalArgumentException("tls.spkiPins: " + pin + " (expected: base64 of a SHA-256 digest, 44 characters)");
     }
 
+    private static SpiffeIdPattern spiffeId(String id)
+    {
+        try
+        {
+            return SpiffeIdPattern.parse(id);
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw new IllegalArgumentException("tls.spiffeIds: " + id + " (expected: a SPIFFE ID or pattern; " + x.getMessage() + ")", x);
+        }
+    }
+
     private static char[] randomPassword()
     {
         // The key store only lives in memory, between PemCredentials and the key manager.
@@ -136,7 +156,7 @@ public final class ClientTls
     }
 
     /** @param trustStore the CAs, or null for the JVM's default trust */
-    private static TrustManager[] trustManagers(KeyStore trustStore, List<String> pins)
+    private static TrustManager[] trustManagers(KeyStore trustStore, List<String> pins, List<SpiffeIdPattern> spiffeIds)
     {
         TrustManager[] managers;
         try
@@ -149,14 +169,23 @@ public final class ClientTls
         {
             throw new IllegalArgumentException("tls.trustedCa: cannot build a trust manager (" + x + ")", x);
         }
-        if (pins.isEmpty())
+        if (pins.isEmpty() && spiffeIds.isEmpty())
             return managers;
         for (int i = 0; i < managers.length; i++)
         {
             if (managers[i] instanceof X509ExtendedTrustManager manager)
-                managers[i] = new SpkiPinningTrustManager(manager, pins);
+            {
+                if (!pins.isEmpty())
+                    manager = new SpkiPinningTrustManager(manager, pins);
+                if (!spiffeIds.isEmpty())
+                    manager = new SpiffeIdTrustManager(manager, spiffeIds);
+                managers[i] = manager;
+            }
             else if (managers[i] instanceof X509TrustManager)
-                throw new IllegalStateException("tls.spkiPins: the trust manager " + managers[i] + " cannot be pinned (expected: an X509ExtendedTrustManager)");
+            {
+                throw new IllegalStateException("tls.spkiPins, tls.spiffeIds: the trust manager " + managers[i]
+                    + " cannot be extended (expected: an X509ExtendedTrustManager)");
+            }
         }
         return managers;
     }

@@ -64,15 +64,29 @@ public final class PemCredentials {
 
     /** An in-memory PKCS12 key store trusting every certificate in {@code caPem}. */
     public static KeyStore trustStore(Path caPem) {
-        List<X509Certificate> certificates = certificates(caPem);
+        return trustStore(List.of(caPem));
+    }
+
+    /**
+     * An in-memory PKCS12 key store trusting every certificate in every file of {@code caPems},
+     * e.g. the CAs of two trust domains during a rotation.
+     */
+    public static KeyStore trustStore(List<Path> caPems) {
         try {
             KeyStore store = emptyStore();
-            for (int i = 0; i < certificates.size(); i++) {
-                store.setCertificateEntry("ca-" + i, certificates.get(i));
+            int n = 0;
+            for (Path caPem : caPems) {
+                for (X509Certificate certificate : certificates(caPem)) {
+                    try {
+                        store.setCertificateEntry("ca-" + n++, certificate);
+                    } catch (GeneralSecurityException e) {
+                        throw new IllegalArgumentException(caPem + ": cannot store certificates (" + e + ")", e);
+                    }
+                }
             }
             return store;
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException(caPem + ": cannot store certificates (" + e + ")", e);
+            throw new IllegalStateException("cannot initialise an empty PKCS12 key store", e);
         }
     }
 

@@ -82,6 +82,12 @@ public final class Http1Tunnel implements Tunnel {
     /** Connects, sends {@code CONNECT authority} with {@code headers} and {@code early} bytes (may be null) in one write, reads the response. */
     static Http1Tunnel open(Transport transport, InetSocketAddress proxy, String authority, Map<String, String> headers,
                             byte[] early, Duration timeout) throws Exception {
+        return open(transport, proxy, authority, headers, early, timeout, null);
+    }
+
+    /** As above, over TLS with {@code tls}; null for the trust-all context without a client certificate. */
+    static Http1Tunnel open(Transport transport, InetSocketAddress proxy, String authority, Map<String, String> headers,
+                            byte[] early, Duration timeout, SSLContext tls) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         Socket raw = new Socket();
         Http1Tunnel tunnel = null;
@@ -90,7 +96,7 @@ public final class Http1Tunnel implements Tunnel {
             raw.connect(proxy, millis(deadline));
             Socket socket = raw;
             if (transport.isTls()) {
-                SSLSocket ssl = (SSLSocket) trustAll().getSocketFactory().createSocket(raw, proxy.getHostString(), proxy.getPort(), true);
+                SSLSocket ssl = (SSLSocket) (tls == null ? trustAll() : tls).getSocketFactory().createSocket(raw, proxy.getHostString(), proxy.getPort(), true);
                 SSLParameters parameters = ssl.getSSLParameters();
                 parameters.setApplicationProtocols(new String[] {"http/1.1"});
                 ssl.setSSLParameters(parameters);

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLContext;
 
 /**
  * {@link TunnelClient} for {@link Transport#HTTP1} and {@link Transport#HTTP1_TLS}: a factory
@@ -14,14 +15,21 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Http1TunnelClient implements TunnelClient {
     private final Transport transport;
     private final InetSocketAddress proxy;
+    private final SSLContext tls;
     private final Set<Http1Tunnel> tunnels = ConcurrentHashMap.newKeySet();
 
     public Http1TunnelClient(Transport transport, InetSocketAddress proxy) {
+        this(transport, proxy, null);
+    }
+
+    /** @param tls the TLS context of {@link Transport#HTTP1_TLS}, or null for trust-all without a client certificate */
+    public Http1TunnelClient(Transport transport, InetSocketAddress proxy, SSLContext tls) {
         if (transport.isHttp2()) {
             throw new IllegalArgumentException("transport: " + transport + " (expected: HTTP1 or HTTP1_TLS)");
         }
         this.transport = transport;
         this.proxy = proxy;
+        this.tls = tls;
     }
 
     @Override
@@ -31,7 +39,7 @@ public final class Http1TunnelClient implements TunnelClient {
 
     @Override
     public Tunnel open(String authority, Map<String, String> headers, byte[] early, Duration timeout) throws Exception {
-        Http1Tunnel tunnel = Http1Tunnel.open(transport, proxy, authority, headers, early, timeout);
+        Http1Tunnel tunnel = Http1Tunnel.open(transport, proxy, authority, headers, early, timeout, tls);
         tunnels.add(tunnel);
         tunnel.onClose(() -> tunnels.remove(tunnel));
         return tunnel;

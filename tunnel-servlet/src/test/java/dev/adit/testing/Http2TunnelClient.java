@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http.HostPortHttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpURI;
@@ -18,6 +19,7 @@ import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.GoAwayFrame;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 
@@ -48,7 +50,7 @@ public final class Http2TunnelClient implements TunnelClient {
     private final CompletableFuture<GoAwayFrame> goAway = new CompletableFuture<>();
     private volatile Session session;
 
-    private Http2TunnelClient(Transport transport, int streamWindow, int sessionWindow) {
+    private Http2TunnelClient(Transport transport, int streamWindow, int sessionWindow, SSLContext tls) {
         if (!transport.isHttp2()) {
             throw new IllegalArgumentException("transport: " + transport + " (expected: H2C or H2)");
         }
@@ -64,7 +66,11 @@ public final class Http2TunnelClient implements TunnelClient {
         connector.setScheduler(scheduler);
         connector.setConnectTimeout(Duration.ofSeconds(10));
         if (transport.isTls()) {
-            connector.setSslContextFactory(TrustAll.jettyClient());
+            SslContextFactory.Client factory = TrustAll.jettyClient();
+            if (tls != null) {
+                factory.setSslContext(tls);
+            }
+            connector.setSslContextFactory(factory);
         }
         client = new HTTP2Client(connector);
         client.setInitialStreamRecvWindow(streamWindow);
@@ -75,7 +81,12 @@ public final class Http2TunnelClient implements TunnelClient {
 
     /** Starts the client and connects the session within {@link TunnelClient#CONNECT_TIMEOUT}. */
     static Http2TunnelClient connect(Transport transport, InetSocketAddress proxy, int streamWindow, int sessionWindow) throws Exception {
-        Http2TunnelClient h2 = new Http2TunnelClient(transport, streamWindow, sessionWindow);
+        return connect(transport, proxy, streamWindow, sessionWindow, null);
+    }
+
+    /** As above, over TLS with {@code tls}; null for the trust-all context without a client certificate. */
+    static Http2TunnelClient connect(Transport transport, InetSocketAddress proxy, int streamWindow, int sessionWindow, SSLContext tls) throws Exception {
+        Http2TunnelClient h2 = new Http2TunnelClient(transport, streamWindow, sessionWindow, tls);
         try {
             h2.client.start();
             Session.Listener listener = new Session.Listener() {

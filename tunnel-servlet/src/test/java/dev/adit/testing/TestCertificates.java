@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -20,8 +22,16 @@ import java.util.stream.Stream;
 public final class TestCertificates {
     private static final long TIMEOUT_SECONDS = 60;
 
+    /** The trust domain of {@link #spiffeDir()}'s certificates. */
+    public static final String TRUST_DOMAIN = "adit.test";
+    /** The SPIFFE ID of {@link #spiffeDir()}'s server certificate. */
+    public static final String SPIFFE_SERVER = "spiffe://" + TRUST_DOMAIN + "/ns/default/sa/server";
+    /** The SPIFFE ID of {@link #spiffeDir()}'s client certificate. */
+    public static final String SPIFFE_CLIENT = "spiffe://" + TRUST_DOMAIN + "/ns/default/sa/client";
+
     private static Path dir;
     private static RuntimeException failure;
+    private static Path spiffeDir;
 
     private TestCertificates() {}
 
@@ -65,6 +75,38 @@ public final class TestCertificates {
     }
 
     /**
+     * A second dev PKI, made with {@code gen-certs.sh --spiffe adit.test}: same file names as
+     * {@link #dir()}, but its own CA, and the leaves are X.509 SVIDs ({@link #SPIFFE_SERVER},
+     * {@link #SPIFFE_CLIENT}). Generated once per JVM on first use.
+     */
+    public static synchronized Path spiffeDir() {
+        if (spiffeDir == null) {
+            spiffeDir = generate(Map.of(), "--spiffe", TRUST_DOMAIN);
+        }
+        return spiffeDir;
+    }
+
+    /**
+     * Runs {@code gen-certs.sh} with {@code options} and extra {@code environment} (such as
+     * {@code ADIT_CLIENT_SANS}) into a new temporary directory, deleted at JVM exit.
+     */
+    public static Path generate(Map<String, String> environment, String... options) {
+        try {
+            Path target = Files.createTempDirectory("adit-certs");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(target)));
+            List<String> command = new ArrayList<>(List.of("env"));
+            environment.forEach((name, value) -> command.add(name + "=" + value));
+            command.addAll(List.of("bash", script().toString()));
+            command.addAll(List.of(options));
+            command.add(target.toString());
+            run(target, command);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary directory", e);
+        }
+    }
+
+    /**
      * Runs {@code command} in {@code workDir}, waiting at most 60 s; fails with the command's
      * output if it does not exit 0. Returns the combined stdout and stderr.
      */
@@ -102,6 +144,10 @@ public final class TestCertificates {
     }
 
     private static Path generate() {
+        return generate(Map.of());
+    }
+
+    private static Path script() {
         Path script = Path.of(System.getProperty("test.adit.certs.script", "../certs/gen-certs.sh"))
                 .toAbsolutePath()
                 .normalize();
@@ -109,14 +155,7 @@ public final class TestCertificates {
             throw new IllegalStateException("cert script not found: " + script
                     + " (set -Dtest.adit.certs.script)");
         }
-        try {
-            Path target = Files.createTempDirectory("adit-certs");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(target)));
-            run(target, List.of("bash", script.toString(), target.toString()));
-            return target;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a temporary directory", e);
-        }
+        return script;
     }
 
     private static void deleteTree(Path root) {

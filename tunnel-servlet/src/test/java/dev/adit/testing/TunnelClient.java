@@ -3,6 +3,7 @@ package dev.adit.testing;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 
 /**
  * Opens CONNECT tunnels through a proxy over one {@link Transport}.
@@ -22,6 +23,20 @@ public interface TunnelClient extends AutoCloseable {
         return transport.isHttp2()
             ? Http2TunnelClient.connect(transport, proxy, Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW)
             : new Http1TunnelClient(transport, proxy);
+    }
+
+    /**
+     * As {@link #connect(Transport, InetSocketAddress)} over a TLS transport, with {@code tls}
+     * (e.g. {@link TrustAll#withClientCertificate}) instead of the trust-all default, so that the
+     * client can present a certificate.
+     */
+    static TunnelClient connect(Transport transport, InetSocketAddress proxy, SSLContext tls) throws Exception {
+        if (!transport.isTls()) {
+            throw new IllegalArgumentException("transport: " + transport + " (expected: HTTP1_TLS or H2)");
+        }
+        return transport.isHttp2()
+            ? Http2TunnelClient.connect(transport, proxy, Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW, tls)
+            : new Http1TunnelClient(transport, proxy, tls);
     }
 
     /** An HTTP/2 client ({@code H2C} or {@code H2}) with explicit receive windows, e.g. small ones for slow-reader tests. */

@@ -82,6 +82,17 @@ class ClientTlsTest
             .hasMessage("tls.spkiPins: not-a-pin (expected: base64 of a SHA-256 digest, 44 characters)");
     }
 
+    @Test
+    void anInvalidSpiffeIdIsRefused()
+    {
+        TlsClientConfig config = new TlsClientConfig(true, Optional.empty(), Optional.empty(), Optional.empty(),
+            Optional.empty(), List.of(), List.of(), false, List.of("spiffe://td/ns/sa-*"));
+
+        assertThatThrownBy(() -> ClientTls.create(config))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("tls.spiffeIds: spiffe://td/ns/sa-* (expected: a SPIFFE ID or pattern; a wildcard must be a whole segment, * or a last **)");
+    }
+
     private static TlsClientConfig config(List<String> alpn, boolean verifyHostname)
     {
         Optional<Path> ca = Optional.of(TestCertificates.caPem());

@@ -43,6 +43,7 @@ import dev.adit.config.UpstreamProtocol;
 import dev.adit.policy.Authority;
 import dev.adit.policy.DestinationPolicy;
 import dev.adit.policy.DestinationRule;
+import dev.adit.tls.SpiffeIdPattern;
 import org.eclipse.microprofile.config.Config;
 
 /**
@@ -91,11 +92,14 @@ public final class ConfigBinder
         Optional<Path> privateKey = get(ConfigKeys.TLS_PRIVATE_KEY, this::readableFile);
         if (certChain.isPresent() != privateKey.isPresent())
             problems.add(ConfigKeys.TLS_CERT_CHAIN.name() + " and " + ConfigKeys.TLS_PRIVATE_KEY.name() + ": only one is set (expected: both or neither)");
+        ListenerConfig.ClientAuth clientAuth = value(ConfigKeys.TLS_CLIENT_AUTH, t -> choice(t, ListenerConfig.ClientAuth.class, "none, want or need"));
+        List<Path> clientCa = clientCa(clientAuth);
         List<ListenerConfig> listeners = List.of(
             new ListenerConfig("http", value(ConfigKeys.HTTP_ENABLED, Values::bool), value(ConfigKeys.HTTP_HOST, this::host),
                 value(ConfigKeys.HTTP_PORT, t -> Values.integer(t, 0, 65535)), Optional.empty(), Optional.empty(), upgrades(ConfigKeys.HTTP_UPGRADES)),
             new ListenerConfig("https", value(ConfigKeys.HTTPS_ENABLED, Values::bool), value(ConfigKeys.HTTPS_HOST, this::host),
-                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey, upgrades(ConfigKeys.HTTPS_UPGRADES)));
+                value(ConfigKeys.HTTPS_PORT, t -> Values.integer(t, 0, 65535)), certChain, privateKey, upgrades(ConfigKeys.HTTPS_UPGRADES),
+                clientCa.isEmpty() ? ListenerConfig.ClientAuth.NONE : clientAuth, clientCa, tlsProtocols()));
 
         TunnelConfig tunnel = new TunnelConfig(
             value(ConfigKeys.TUNNEL_CONNECT_TIMEOUT, t -> positive(Values.duration(t))),
@@ -153,9 +157,10 @@ public final class ConfigBinder
             return;
         if (!DestinationPolicy.of(policy).allowsEverything())
             return;
-        // Only routes that reach the client's own target make an open proxy.
+        // Only routes that reach the client's own target make an open proxy, and not when they
+        // serve only clients with an allowed certificate identity.
         boolean reachesAnyTarget = routes.stream().anyMatch(r -> r.action() == RouteConfig.Action.TERMINATE
-            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST);
+            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST && r.allowedIdentities().isEmpty());
         if (!reachesAnyTarget)
             return;
         for (ListenerConfig listener : listeners)
@@ -185,6 +190,47 @@ public final class ConfigBinder
         {
             return false;
         }
+    }
+
+    /** @return the client CA files, empty when client-auth is none or a problem was reported */
+    private List<Path> clientCa(ListenerConfig.ClientAuth clientAuth)
+    {
+        String key = ConfigKeys.TLS_CLIENT_CA.name();
+        List<Path> files = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            try
+            {
+                files.add(readableFile(item));
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(key + ": " + item + " (expected: readable PEM files of CA certificates)");
+            }
+        }
+        boolean none = clientAuth == ListenerConfig.ClientAuth.NONE;
+        if (!none && files.isEmpty() && list(key, "").isEmpty())
+            problems.add(key + ": (none) (expected: PEM files of the CAs that sign client certificates, since "
+                + ConfigKeys.TLS_CLIENT_AUTH.name() + "=" + clientAuth.name().toLowerCase(Locale.ROOT) + ")");
+        if (none && !files.isEmpty())
+            problems.add(ConfigKeys.TLS_CLIENT_AUTH.name() + ": none (expected: want or need, since " + key + " is set)");
+        return none ? List.of() : files;
+    }
+
+    private List<String> tlsProtocols()
+    {
+        String key = ConfigKeys.TLS_PROTOCOLS.name();
+        List<String> protocols = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            // The JDK's names, which are case-sensitive: TLSv1.3, not tlsv1.3.
+            String protocol = item.equalsIgnoreCase("TLSv1.2") ? "TLSv1.2" : item.equalsIgnoreCase("TLSv1.3") ? "TLSv1.3" : null;
+            if (protocol == null)
+                problems.add(key + ": " + item + " (expected: TLSv1.2 or TLSv1.3)");
+            else if (!protocols.contains(protocol))
+                protocols.add(protocol);
+        }
+        return protocols;
     }
 
     private Set<String> upgrades(ConfigKey key)
@@ -301,10 +347,26 @@ public final class ConfigBinder
             }
             problems.add(pinsKey + ": " + pin + " (expected: the base64 SHA-256 of a SubjectPublicKeyInfo, 44 characters)");
         }
-        boolean verifyHostname = value(ConfigKeys.CLUSTER_TLS_VERIFY_HOSTNAME, "cluster", name, Values::bool);
-        if (!enabled && (ca.isPresent() || chain.isPresent() || sni.isPresent() || !pins.isEmpty()))
+        String spiffeKey = ConfigKeys.CLUSTER_TLS_SPIFFE_IDS.with("cluster", name);
+        List<String> spiffeIds = new ArrayList<>();
+        for (String id : list(spiffeKey, ""))
+        {
+            try
+            {
+                SpiffeIdPattern.parse(id);
+                spiffeIds.add(id);
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(spiffeKey + ": " + id + " (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/server,"
+                    + " with * for one segment or a last ** for the rest; " + x.getMessage() + ")");
+            }
+        }
+        // The SPIFFE ID authenticates the endpoint; SVIDs rarely name a host.
+        boolean verifyHostname = get(ConfigKeys.CLUSTER_TLS_VERIFY_HOSTNAME.with("cluster", name), Values::bool).orElse(spiffeIds.isEmpty());
+        if (!enabled && (ca.isPresent() || chain.isPresent() || sni.isPresent() || !pins.isEmpty() || !spiffeIds.isEmpty()))
             problems.add(ConfigKeys.CLUSTER_TLS_ENABLED.with("cluster", name) + ": false (expected: true, since other tls keys of cluster " + name + " are set)");
-        return new TlsClientConfig(enabled, ca, chain, key, sni, alpn, pins, verifyHostname);
+        return new TlsClientConfig(enabled, ca, chain, key, sni, alpn, pins, verifyHostname, spiffeIds);
     }
 
     private List<RouteConfig> routes(Map<String, ClusterConfig> clusters)
@@ -375,6 +437,7 @@ public final class ConfigBinder
             else
                 toRemove.add(header);
         }
+        List<String> allowedIdentities = allowedIdentities(name, action);
         RouteMatch match = match(name);
         String actionKey = ConfigKeys.ROUTE_ACTION.with("route", name);
         if (action == RouteConfig.Action.PROXY && cluster != null)
@@ -389,7 +452,30 @@ public final class ConfigBinder
             problems.add(ConfigKeys.ROUTE_ALLOW_POST.with("route", name) + ": true (expected: false, or " + actionKey + "=terminate: POST tunnels are terminated)");
         if (problems.size() > before || match == null)
             return null;
-        return new RouteConfig(name, match, action, denyStatus, clusterName, upgradeEnabled, allowPost, proxyProtocol, toAdd, toRemove);
+        return new RouteConfig(name, match, action, denyStatus, clusterName, upgradeEnabled, allowPost, proxyProtocol, toAdd, toRemove,
+            allowedIdentities);
+    }
+
+    private List<String> allowedIdentities(String route, RouteConfig.Action action)
+    {
+        String key = ConfigKeys.ROUTE_ALLOWED_IDENTITIES.with("route", route);
+        List<String> identities = new ArrayList<>();
+        for (String item : list(key, ""))
+        {
+            try
+            {
+                SpiffeIdPattern.parse(item);
+                identities.add(item);
+            }
+            catch (IllegalArgumentException x)
+            {
+                problems.add(key + ": " + item + " (expected: a SPIFFE ID such as spiffe://cluster.local/ns/default/sa/client,"
+                    + " with * for one segment or a last ** for the rest; " + x.getMessage() + ")");
+            }
+        }
+        if (!identities.isEmpty() && action == RouteConfig.Action.DENY)
+            problems.add(key + ": " + String.join(",", identities) + " (expected: unset, since a deny route serves no client)");
+        return identities;
     }
 
     private RouteMatch match(String route)

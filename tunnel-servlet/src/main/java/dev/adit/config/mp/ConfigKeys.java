@@ -20,6 +20,9 @@ public final class ConfigKeys
     public static final ConfigKey HTTPS_PORT = key("adit.https.port", "port", "8443", "Port of the TLS listener; 0 picks a free port.");
     public static final ConfigKey TLS_CERT_CHAIN = key("adit.tls.cert-chain", "path", "", "PEM certificate chain of the TLS listener (leaf first). Unset: a development certificate is found or made.");
     public static final ConfigKey TLS_PRIVATE_KEY = key("adit.tls.private-key", "path", "", "PEM private key (PKCS#8, PKCS#1 or SEC1, unencrypted) matching adit.tls.cert-chain.");
+    public static final ConfigKey TLS_CLIENT_AUTH = key("adit.tls.client-auth", "none, want or need", "none", "Client certificates on the TLS listener (mutual TLS): `want` asks for one, `need` also fails the handshake without one; either way a certificate must chain to `adit.tls.client-ca`.");
+    public static final ConfigKey TLS_CLIENT_CA = key("adit.tls.client-ca", "list of paths", "", "PEM files of the CA certificates client certificates must chain to; required when `adit.tls.client-auth` is not `none`.");
+    public static final ConfigKey TLS_PROTOCOLS = key("adit.tls.protocols", "list of TLS versions", "", "TLS versions the TLS listener accepts, `TLSv1.2` and/or `TLSv1.3` (Istio's HBONE uses TLSv1.3 only); unset: the JVM's.");
     public static final ConfigKey SERVER_IDLE_TIMEOUT = key("adit.server.idle-timeout", "duration", "30s", "An HTTP connection with no request and no tunnel is closed after this.");
     public static final ConfigKey TUNNEL_CONNECT_TIMEOUT = key("adit.tunnel.connect-timeout", "duration", "10s", "Longest wait for DNS plus the TCP connect to a target; then 504.");
     public static final ConfigKey TUNNEL_IDLE_TIMEOUT = key("adit.tunnel.idle-timeout", "duration", "1h", "A tunnel with no bytes in either direction for this long is reset; 0 disables.");
@@ -46,6 +49,7 @@ public final class ConfigKeys
     public static final ConfigKey ROUTE_PROXY_PROTOCOL = key("adit.route.<route>.proxy-protocol", "none, v1 or v2", "", "PROXY protocol header written to the target before the first byte (terminate routes); unset: the cluster's.");
     public static final ConfigKey ROUTE_HEADERS_TO_ADD = key("adit.route.<route>.request-headers-to-add", "list of `name: value`", "", "Headers set on a forwarded CONNECT (proxy routes), replacing any of the same name.");
     public static final ConfigKey ROUTE_HEADERS_TO_REMOVE = key("adit.route.<route>.request-headers-to-remove", "list of names", "", "Headers removed from a forwarded CONNECT (proxy routes).");
+    public static final ConfigKey ROUTE_ALLOWED_IDENTITIES = key("adit.route.<route>.allowed-identities", "list of SPIFFE IDs", "", "Only clients whose TLS certificate carries one of these SPIFFE IDs may use the route: exact IDs, `*` for one path segment (`spiffe://td/ns/prod/sa/*`), a last `**` for the rest (`spiffe://td/**`). No certificate or no SPIFFE ID: 401; another ID: 403. Unset: every client.");
     public static final ConfigKey ROUTE_MATCH_CONNECT = key("adit.route.<route>.match.connect", "plain, extended or any", "plain", "Which CONNECT requests match: `plain` (RFC 9110/9113, and `:protocol=bytestream`), `extended` (RFC 8441 with another `:protocol`), or `any`.");
     public static final ConfigKey ROUTE_MATCH_PROTOCOLS = key("adit.route.<route>.match.protocols", "list of tokens", "", "Extended CONNECT `:protocol` values that match; unset: any.");
     public static final ConfigKey ROUTE_MATCH_AUTHORITY = key("adit.route.<route>.match.authority", "list of patterns", "", "CONNECT targets that match, as written by the client (no DNS): `host[:ports]`, `*.example.com:443`, `[::1]:8080`, `10.0.0.0/8`; unset: any.");
@@ -72,7 +76,8 @@ public final class ConfigKeys
     public static final ConfigKey CLUSTER_TLS_SNI = key("adit.cluster.<cluster>.tls.sni", "host name", "", "Server name sent with SNI and checked against the certificate; unset: the endpoint's host when it is a name.");
     public static final ConfigKey CLUSTER_TLS_ALPN = key("adit.cluster.<cluster>.tls.alpn", "list of protocols", "", "ALPN protocols offered (terminate routes); h2 clusters always offer `h2`.");
     public static final ConfigKey CLUSTER_TLS_SPKI_PINS = key("adit.cluster.<cluster>.tls.spki-pins", "list of base64", "", "SHA-256 digests of the endpoint certificate's public key (SubjectPublicKeyInfo), base64; the certificate must match one, in addition to being trusted.");
-    public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address).");
+    public static final ConfigKey CLUSTER_TLS_VERIFY_HOSTNAME = key("adit.cluster.<cluster>.tls.verify-hostname", "boolean", "true", "Check that the endpoint's certificate names the SNI name (or the endpoint's host or address); unset with `tls.spiffe-ids`: `false`.");
+    public static final ConfigKey CLUSTER_TLS_SPIFFE_IDS = key("adit.cluster.<cluster>.tls.spiffe-ids", "list of SPIFFE IDs", "", "The endpoint's certificate must carry one of these SPIFFE IDs (patterns as in `allowed-identities`), in addition to being trusted: HBONE clients check the peer's identity rather than a host name.");
 
     public static final ConfigKey ENCAPS = key("adit.encaps", "list of names", "", "Encapsulating listeners: each accepts plain TCP and carries every connection through a tunnel to a cluster (Envoy's `tcp_proxy` with `tunneling_config`).");
     public static final ConfigKey ENCAP_HOST = key("adit.encap.<encap>.host", "host", "127.0.0.1", "Address the encapsulating listener binds.");
@@ -86,17 +91,18 @@ public final class ConfigKeys
 
     public static final List<ConfigKey> ALL = List.of(
         HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
+        TLS_CLIENT_AUTH, TLS_CLIENT_CA, TLS_PROTOCOLS,
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
         H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
         POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,
         ACCESS_LOG_ENABLED,
         ROUTES, ROUTE_ACTION, ROUTE_CLUSTER, ROUTE_DENY_STATUS, ROUTE_UPGRADE_ENABLED, ROUTE_ALLOW_POST, ROUTE_PROXY_PROTOCOL,
-        ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
+        ROUTE_HEADERS_TO_ADD, ROUTE_HEADERS_TO_REMOVE, ROUTE_ALLOWED_IDENTITIES, ROUTE_MATCH_CONNECT, ROUTE_MATCH_PROTOCOLS, ROUTE_MATCH_AUTHORITY,
         ROUTE_MATCH_PATH_PREFIX, ROUTE_MATCH_HEADER_EXACT, ROUTE_MATCH_HEADER_PREFIX, ROUTE_MATCH_HEADER_REGEX, ROUTE_MATCH_HEADER_PRESENT,
         CLUSTER_TYPE, CLUSTER_ENDPOINTS, CLUSTER_CONNECT_TIMEOUT, CLUSTER_PROTOCOL, CLUSTER_MAX_STREAMS, CLUSTER_POOL_IDLE_TIMEOUT,
         CLUSTER_MIN_CONNECTIONS, CLUSTER_PING_INTERVAL, CLUSTER_PING_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
-        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME,
+        CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME, CLUSTER_TLS_SPIFFE_IDS,
         ENCAPS, ENCAP_HOST, ENCAP_PORT, ENCAP_CLUSTER, ENCAP_HOSTNAME, ENCAP_MODE, ENCAP_POST_PATH, ENCAP_HEADERS_TO_ADD, ENCAP_FORWARDED);
 
     static final Map<String, ConfigKey> BY_NAME = ALL.stream().filter(k -> !k.isTemplate())
