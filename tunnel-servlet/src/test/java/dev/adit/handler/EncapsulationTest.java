@@ -214,7 +214,8 @@ class EncapsulationTest
         b.put("adit.route.rest.action", "deny");
         AditFixture back = adit(b);
         Map<String, String> p = front(back.address(Transport.H2C).getPort(), "h2", echo.authority());
-        p.put("adit.encap.demo.headers-to-add", "baggage: k8s.namespace.name=demo\\,k8s.cluster.name=test,x-original-port: %DOWNSTREAM_LOCAL_PORT%");
+        p.put("adit.encap.demo.header.baggage", "k8s.namespace.name=demo,k8s.cluster.name=test");
+        p.put("adit.encap.demo.header.x-original-port", "%DOWNSTREAM_LOCAL_PORT%");
         AditFixture front = adit(p);
         assertEchoes(encap(front), Payloads.random(10_000));
     }
@@ -455,7 +456,7 @@ class EncapsulationTest
         p.put("adit.encap.demo.cluster", "up");
         p.put("adit.encap.demo.hostname", "%DOWNSTREAM_LOCAL_IP%:80");
         p.put("adit.encap.demo.mode", "post");
-        p.put("adit.encap.demo.headers-to-add", "connection: close");
+        p.put("adit.encap.demo.header.connection", "close");
         p.put("adit.cluster.up.endpoints", "127.0.0.1:1");
         p.put("adit.encap.other.cluster", "nowhere");
         p.put("adit.encap.stray.port", "1");
@@ -463,7 +464,7 @@ class EncapsulationTest
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("adit.encap.demo.hostname: %DOWNSTREAM_LOCAL_IP%:80")
             .hasMessageContaining("adit.encap.demo.mode: post")
-            .hasMessageContaining("adit.encap.demo.headers-to-add: connection: close")
+            .hasMessageContaining("adit.encap.demo.header.connection: connection")
             .hasMessageContaining("adit.encap.other.port: (none)")
             .hasMessageContaining("adit.encap.other.cluster: nowhere")
             .hasMessageContaining("adit.encap.stray.port: encapsulating listener stray is not listed");

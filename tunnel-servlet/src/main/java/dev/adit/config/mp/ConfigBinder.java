@@ -642,23 +642,29 @@ public final class ConfigBinder
             return t;
         });
         List<EncapConfig.Header> headers = new ArrayList<>();
-        String addKey = ConfigKeys.ENCAP_HEADERS_TO_ADD.with("encap", name);
-        for (String item : list(addKey, ""))
+        String headerPrefix = "adit.encap." + name + ".header.";
+        Set<String> headerProperties = new TreeSet<>();
+        for (String property : config.getPropertyNames())
         {
-            int colon = item.indexOf(':');
-            String header = colon < 0 ? "" : item.substring(0, colon).trim().toLowerCase(Locale.ROOT);
-            if (colon < 1 || !HEADER.matcher(header).matches() || isHopByHopOrPseudo(header) || header.equals("host"))
+            if (property.startsWith(headerPrefix))
+                headerProperties.add(property);
+        }
+        for (String property : headerProperties)
+        {
+            String header = property.substring(headerPrefix.length());
+            if (!HEADER.matcher(header).matches() || isHopByHopOrPseudo(header) || header.equals("host"))
             {
-                problems.add(addKey + ": " + item + " (expected: name: value, with a header name that is not hop-by-hop, host or pseudo)");
+                problems.add(property + ": " + header + " (expected: a lower-case header name that is not hop-by-hop, host or pseudo)");
                 continue;
             }
+            String text = config.getOptionalValue(property, String.class).orElse("");
             try
             {
-                headers.add(new EncapConfig.Header(header, Template.parse(item.substring(colon + 1).trim())));
+                headers.add(new EncapConfig.Header(header, Template.parse(text.trim())));
             }
             catch (IllegalArgumentException x)
             {
-                problems.add(addKey + ": " + item + " (expected: " + expectation(x) + ")");
+                problems.add(property + ": " + text + " (expected: " + expectation(x) + ")");
             }
         }
         boolean forwarded = value(ConfigKeys.ENCAP_FORWARDED, "encap", name, Values::bool);

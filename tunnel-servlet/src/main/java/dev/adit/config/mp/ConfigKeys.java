@@ -86,7 +86,7 @@ public final class ConfigKeys
     public static final ConfigKey ENCAP_HOSTNAME = key("adit.encap.<encap>.hostname", "template", "", "The CONNECT target (`:authority`), `host:port` with operators `%DOWNSTREAM_LOCAL_ADDRESS%`, `%DOWNSTREAM_LOCAL_PORT%`, `%DOWNSTREAM_REMOTE_ADDRESS%` (and `_WITHOUT_PORT`, `%DOWNSTREAM_REMOTE_PORT%`). Required.");
     public static final ConfigKey ENCAP_MODE = key("adit.encap.<encap>.mode", "connect or post", "connect", "`connect`: CONNECT requests; `post`: POST to `post-path` with the bytes as bodies (h2 clusters only).");
     public static final ConfigKey ENCAP_POST_PATH = key("adit.encap.<encap>.post-path", "path", "/", "The `:path` of POST tunnels.");
-    public static final ConfigKey ENCAP_HEADERS_TO_ADD = key("adit.encap.<encap>.headers-to-add", "list of `name: value`", "", "Headers sent with every tunnel request, values with the operators of `hostname` (e.g. `baggage: k8s.namespace.name=demo`).");
+    public static final ConfigKey ENCAP_HEADER = key("adit.encap.<encap>.header.<header>", "template", "", "A header sent with every tunnel request, its value with the operators of `hostname`, commas and all (e.g. `adit.encap.client.header.baggage=k8s.namespace.name=demo,k8s.cluster.name=east`).");
     public static final ConfigKey ENCAP_FORWARDED = key("adit.encap.<encap>.forwarded", "boolean", "true", "Send `forwarded: for=\"<client ip:port>\"` (RFC 7239) with every tunnel request, as HBONE does.");
 
     public static final List<ConfigKey> ALL = List.of(
@@ -103,7 +103,7 @@ public final class ConfigKeys
         CLUSTER_MIN_CONNECTIONS, CLUSTER_PING_INTERVAL, CLUSTER_PING_TIMEOUT,
         CLUSTER_PROXY_PROTOCOL, CLUSTER_TLS_ENABLED, CLUSTER_TLS_CA, CLUSTER_TLS_CERT_CHAIN, CLUSTER_TLS_PRIVATE_KEY, CLUSTER_TLS_SNI,
         CLUSTER_TLS_ALPN, CLUSTER_TLS_SPKI_PINS, CLUSTER_TLS_VERIFY_HOSTNAME, CLUSTER_TLS_SPIFFE_IDS,
-        ENCAPS, ENCAP_HOST, ENCAP_PORT, ENCAP_CLUSTER, ENCAP_HOSTNAME, ENCAP_MODE, ENCAP_POST_PATH, ENCAP_HEADERS_TO_ADD, ENCAP_FORWARDED);
+        ENCAPS, ENCAP_HOST, ENCAP_PORT, ENCAP_CLUSTER, ENCAP_HOSTNAME, ENCAP_MODE, ENCAP_POST_PATH, ENCAP_HEADER, ENCAP_FORWARDED);
 
     static final Map<String, ConfigKey> BY_NAME = ALL.stream().filter(k -> !k.isTemplate())
         .collect(Collectors.toUnmodifiableMap(ConfigKey::name, Function.identity()));
