@@ -1,15 +1,10 @@
 package dev.adit.it;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,8 +20,7 @@ final class AditProcess implements AutoCloseable
 
     private final Process process;
     private final List<String> command;
-    private final List<String> output = new CopyOnWriteArrayList<>();
-    private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private final ProcessOutput output;
     private int httpPort = -1;
     private int httpsPort = -1;
 
@@ -34,24 +28,7 @@ final class AditProcess implements AutoCloseable
     {
         this.process = process;
         this.command = List.copyOf(command);
-        Thread reader = new Thread(() ->
-        {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
-            {
-                for (String line; (line = in.readLine()) != null; )
-                {
-                    output.add(line);
-                    lines.add(line);
-                }
-            }
-            catch (IOException ignored)
-            {
-                // The process ended.
-            }
-            lines.add("<eof>");
-        }, "adit-process-output");
-        reader.setDaemon(true);
-        reader.start();
+        this.output = new ProcessOutput(process, "adit-process-output");
     }
 
     static Path jar()
@@ -129,8 +106,8 @@ final class AditProcess implements AutoCloseable
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (httpPort < 0 || (withTls && httpsPort < 0))
         {
-            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (line == null || line.equals("<eof>"))
+            String line = output.next(deadline);
+            if (line == null)
                 throw new IllegalStateException("Adit did not start listening; command: " + String.join(" ", command) + "\noutput:\n" + output());
             Matcher m = LISTENING.matcher(line);
             if (m.find())
@@ -146,15 +123,7 @@ final class AditProcess implements AutoCloseable
     /** Waits for an output line containing {@code text}, consuming the lines before it. */
     String awaitLine(String text, Duration timeout) throws InterruptedException
     {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true)
-        {
-            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (line == null || line.equals("<eof>"))
-                throw new IllegalStateException("no line with '" + text + "' within " + timeout + "; output:\n" + output());
-            if (line.contains(text))
-                return line;
-        }
+        return output.awaitLine(text, timeout);
     }
 
     /**
@@ -174,7 +143,7 @@ final class AditProcess implements AutoCloseable
     /** @return every output line so far that contains {@code text} */
     List<String> linesWith(String text)
     {
-        return output.stream().filter(l -> l.contains(text)).toList();
+        return output.linesWith(text);
     }
 
     int httpPort()
@@ -189,7 +158,7 @@ final class AditProcess implements AutoCloseable
 
     String output()
     {
-        return String.join("\n", output);
+        return output.text();
     }
 
     /** Waits for the process to exit by itself. */

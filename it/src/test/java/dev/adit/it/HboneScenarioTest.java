@@ -1,16 +1,11 @@
 package dev.adit.it;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import dev.adit.log.JsonLine;
@@ -156,30 +151,12 @@ class HboneScenarioTest
     private static final class Script implements AutoCloseable
     {
         private final Process process;
-        private final List<String> output = new CopyOnWriteArrayList<>();
-        private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        private final ProcessOutput output;
 
         private Script(Process process)
         {
             this.process = process;
-            Thread reader = new Thread(() ->
-            {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
-                {
-                    for (String line; (line = in.readLine()) != null; )
-                    {
-                        output.add(line);
-                        lines.add(line);
-                    }
-                }
-                catch (IOException ignored)
-                {
-                    // The process ended.
-                }
-                lines.add("<eof>");
-            }, "script-output");
-            reader.setDaemon(true);
-            reader.start();
+            this.output = new ProcessOutput(process, "script-output");
         }
 
         static Script start(List<String> command) throws IOException
@@ -189,15 +166,7 @@ class HboneScenarioTest
 
         String awaitLine(String text, Duration timeout) throws InterruptedException
         {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true)
-            {
-                String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (line == null || line.equals("<eof>"))
-                    throw new IllegalStateException("no line with '" + text + "'; output:\n" + String.join("\n", output));
-                if (line.contains(text))
-                    return line;
-            }
+            return output.awaitLine(text, timeout);
         }
 
         @Override
