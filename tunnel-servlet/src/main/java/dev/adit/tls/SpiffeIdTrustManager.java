@@ -1,12 +1,10 @@
 package dev.adit.tls;
 
-import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -14,41 +12,20 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * checks of the wrapped trust manager (chain, validity, and the host name when enabled), which
  * still decide first: like an SPKI pin, the identity adds a condition and never replaces trust.
  * This is how an HBONE client authenticates the peer: by the identity it expects to reach, not
- * by a host name. Client checks are delegated unchanged. Immutable, thread-safe.
+ * by a host name.
  */
-final class SpiffeIdTrustManager extends X509ExtendedTrustManager
+final class SpiffeIdTrustManager extends ExtraServerCheckTrustManager
 {
-    private final X509ExtendedTrustManager delegate;
     private final List<SpiffeIdPattern> accepted;
 
     SpiffeIdTrustManager(X509ExtendedTrustManager delegate, List<SpiffeIdPattern> accepted)
     {
-        this.delegate = delegate;
+        super(delegate);
         this.accepted = List.copyOf(accepted);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException
-    {
-        delegate.checkServerTrusted(chain, authType, engine);
-        checkIdentity(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException
-    {
-        delegate.checkServerTrusted(chain, authType, socket);
-        checkIdentity(chain);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException
-    {
-        delegate.checkServerTrusted(chain, authType);
-        checkIdentity(chain);
-    }
-
-    private void checkIdentity(X509Certificate[] chain) throws CertificateException
+    void checkServer(X509Certificate[] chain) throws CertificateException
     {
         String expected = accepted.stream().map(SpiffeIdPattern::toString).collect(Collectors.joining(", "));
         if (chain == null || chain.length == 0)
@@ -64,29 +41,5 @@ final class SpiffeIdTrustManager extends X509ExtendedTrustManager
             throw new CertificateException("SPIFFE ID mismatch: certificate " + chain[0].getSubjectX500Principal().getName()
                 + " has " + id.get() + " (expected one of: " + expected + ")");
         }
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException
-    {
-        delegate.checkClientTrusted(chain, authType, engine);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException
-    {
-        delegate.checkClientTrusted(chain, authType, socket);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException
-    {
-        delegate.checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers()
-    {
-        return delegate.getAcceptedIssuers();
     }
 }
