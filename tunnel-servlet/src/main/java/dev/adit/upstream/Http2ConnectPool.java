@@ -69,11 +69,11 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * {@code UPSTREAM_PROTOCOL_ERROR}.</p>
  *
  * <p><b>HTTP/2 client settings</b>: the caller creates the {@link HTTP2Client} (typically with
- * {@link #newHttp2Client}, sharing the proxy's {@link ClientConnector}). The constructor sets
- * the client's stream idle timeout explicitly to {@code idleTimeout}: it only bounds a stream
- * that never became a tunnel, since a tunnel sets its own idle timeout on its stream when it
- * starts. (On the client 0 means no timeout; it is the server that copies the connection idle
- * timeout when it is 0.) Connection idleness is decided here: the session listener refuses
+ * {@link #newHttp2Client}, sharing the proxy's {@link ClientConnector}). The pool leaves the
+ * client's stream idle timeout alone, since one client serves the pools of every h2 cluster:
+ * it only bounds a stream that never became a tunnel (the response timeout bounds the wait for
+ * the answer, and a tunnel sets its own idle timeout on its stream when it starts).
+ * {@link #newHttp2Client} sets it explicitly. Connection idleness is decided here: the session listener refuses
  * the connector's idle timeout for connections with tunnels, however quiet, and for those the
  * minimum keeps. (With PINGs on, the connector's idle timeout hardly ever fires: a PING and
  * its ACK are I/O.)</p>
@@ -95,6 +95,8 @@ public class Http2ConnectPool extends ContainerLifeCycle
     public static final int DEFAULT_STREAM_WINDOW = 8 * 1024 * 1024;
     /** Connection receive window set by {@link #newHttp2Client}: 4 streams' worth (one stream must not stall the others). */
     public static final int DEFAULT_SESSION_WINDOW = 4 * DEFAULT_STREAM_WINDOW;
+    /** Stream idle timeout set by {@link #newHttp2Client}, as {@code adit.h2.stream-idle-timeout}'s default. */
+    public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofHours(1);
     /** Requests that may wait for a connection to one endpoint, by default. */
     public static final int DEFAULT_MAX_QUEUED_PER_ENDPOINT = 1024;
     /** PING interval by default: Istio ztunnel's, as for clusters. */
@@ -140,7 +142,6 @@ public class Http2ConnectPool extends ContainerLifeCycle
         this.connectTimeout = connectTimeout;
         this.sslContextFactory = sslContextFactory;
         this.sniHost = sniHost;
-        client.setStreamIdleTimeout(idleTimeout.toMillis());
         installBean(client);
         if (sslContextFactory != null)
             installBean(sslContextFactory);
@@ -149,7 +150,8 @@ public class Http2ConnectPool extends ContainerLifeCycle
     /**
      * An HTTP/2 client sized for tunnels on {@code connector}: {@link #DEFAULT_STREAM_WINDOW}
      * and {@link #DEFAULT_SESSION_WINDOW} receive windows (Jetty's defaults are 8 MiB and
-     * 16 MiB), ALPN {@code h2}. Not started.
+     * 16 MiB), ALPN {@code h2}, and a stream idle timeout of {@link #DEFAULT_STREAM_IDLE_TIMEOUT}.
+     * Not started.
      */
     public static HTTP2Client newHttp2Client(ClientConnector connector)
     {
@@ -158,6 +160,7 @@ public class Http2ConnectPool extends ContainerLifeCycle
         client.setInitialSessionRecvWindow(DEFAULT_SESSION_WINDOW);
         client.setApplicationProtocols(List.of("h2"));
         client.setUseALPN(true);
+        client.setStreamIdleTimeout(DEFAULT_STREAM_IDLE_TIMEOUT.toMillis());
         return client;
     }
 

@@ -1,0 +1,41 @@
+package dev.adit.embed;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.adit.config.mp.ConfigBinder;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.server.Server;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class AditServerTest
+{
+    @Test
+    void theSharedHttp2ClientKeepsTheConfiguredStreamIdleTimeoutWhateverThePoolsSay() throws Exception
+    {
+        Map<String, String> p = new HashMap<>();
+        p.put("adit.http.port", "0");
+        p.put("adit.https.enabled", "false");
+        p.put("adit.h2.stream-idle-timeout", "42s");
+        p.put("adit.routes", "a,b");
+        for (String name : new String[]{"a", "b"})
+        {
+            p.put("adit.route." + name + ".action", "proxy");
+            p.put("adit.route." + name + ".cluster", name);
+            p.put("adit.cluster." + name + ".endpoints", "127.0.0.1:1");
+            p.put("adit.cluster." + name + ".protocol", "h2");
+        }
+        p.put("adit.route.a.match.authority", "a.test");
+        p.put("adit.cluster.a.pool-idle-timeout", "1m");
+        p.put("adit.cluster.b.pool-idle-timeout", "2m");
+        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        HTTP2Client client = server.getBean(HTTP2Client.class);
+        assertThat(client).isNotNull();
+        assertThat(client.getStreamIdleTimeout()).isEqualTo(42_000);
+    }
+}
