@@ -17,6 +17,7 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 
+import dev.adit.core.DrainFirstSslConnection;
 import dev.adit.core.ResetAwareEndPoint;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One attempt of a {@link Dial}: a TCP connect to one address, and once connected the set-up on
  * the socket, each step installing the next connection with {@link EndPoint#upgrade}:
- * {@link PreambleConnection} (if there is a preamble), Jetty's {@link SslConnection} with a
+ * {@link PreambleConnection} (if there is a preamble), a {@link DrainFirstSslConnection} with a
  * {@link TlsHandshakeConnection} on top (if there is TLS), and finally the caller's connection.
  *
  * <p>Phases: while the connect is pending ({@code CONNECTING}), a failure or the timeout makes
@@ -200,7 +201,9 @@ final class DialAttempt implements ClientConnectionFactory
             protected SslConnection newSslConnection(EndPoint networkEndPoint, SSLEngine engine)
             {
                 sendServerName(engine);
-                return super.newSslConnection(networkEndPoint, engine);
+                // Not Jetty's own: it could drop the target's last records after a half-close.
+                return new DrainFirstSslConnection(getByteBufferPool(), getExecutor(), getSslContextFactory(), networkEndPoint, engine,
+                    isDirectBuffersForEncryption(), isDirectBuffersForDecryption());
             }
         };
         SslConnection connection = (SslConnection)factory.newConnection(endPoint, context);

@@ -21,6 +21,8 @@ import dev.adit.upstream.TlsEchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterTlsTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private static final int ROUNDS = 5;
 
     private AditFixture adit;
     private TlsEchoServer server;
@@ -78,6 +81,37 @@ class ClusterTlsTest
         TlsEchoServer.Session session = server.session(0).get(10, TimeUnit.SECONDS);
         assertThat(session.serverNames()).containsExactly("localhost");
         assertThat(session.clientCertificate()).isNotNull();
+    }
+
+    /**
+     * The client half-closes first, so Adit sends close_notify and FIN to the server; only then
+     * does the server answer, in many small records, and close. Adit finds whole records and the
+     * server's FIN in its socket together: reading that FIN (with Adit's output already shut)
+     * closes the socket, and Jetty's {@code SslConnection} used to drop the records it had read
+     * but not yet decrypted when it heard of the close, so the tunnel ended cleanly but short.
+     * A few tunnels per transport, since whether the close overtakes the next read is a race.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
+    void theServersLastRecordsAfterTheClientsHalfCloseAllGetThrough(Transport transport) throws Exception
+    {
+        server = new TlsEchoServer(true, new String[]{"TLSv1.3"}, new String[0], 0, new byte[0]).echoAfterEnd(100);
+        adit = AditFixture.start(tlsCluster());
+        for (int i = 0; i < ROUNDS; i++)
+        {
+            byte[] payload = Payloads.random(64 * 1024);
+            try (TunnelClient client = TunnelClient.connect(transport, adit.address(transport));
+                 Tunnel tunnel = client.open("anything.test:443", TIMEOUT))
+            {
+                assertThat(tunnel.status()).isEqualTo(200);
+                tunnel.write(payload);
+                tunnel.shutdownOutput();
+                Tunnel.ReadResult echoed = tunnel.readToEnd(TIMEOUT);
+                assertThat(server.echoed(i).get(10, TimeUnit.SECONDS)).as("bytes the server wrote back").isEqualTo(payload.length);
+                assertThat(echoed.count()).as("round %d: bytes back through the tunnel", i).isEqualTo(payload.length);
+                assertThat(echoed.sha256()).isEqualTo(Payloads.sha256(payload));
+            }
+        }
     }
 
     @Test

@@ -211,6 +211,40 @@ class ConnectTerminationTest
         }
     }
 
+    /**
+     * Over a TLS listener, once the target finished Adit has sent the client close_notify and
+     * FIN; the client then sends many small records and its own close_notify and FIN, which
+     * Adit finds in its socket together. Reading that FIN (with Adit's output already shut)
+     * closes the socket, and Jetty's {@code SslConnection} used to drop the records it had read
+     * but not yet decrypted, so the target got less than was sent while the tunnel ended
+     * cleanly ({@link dev.adit.core.DrainFirstSslConnection}). A few tunnels, since whether the
+     * close overtakes the next read is a race.
+     */
+    @ParameterizedTest(name = "over {0}, the client's last records after the target finished all reach it")
+    @EnumSource(value = Transport.class, names = "HTTP1_TLS")
+    void theClientsLastRecordsAfterTheTargetFinishedAllReachIt(Transport transport) throws Exception
+    {
+        byte[] first = Payloads.random(1000);
+        try (TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(first)))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                try (Tunnel tunnel = client(transport).open(target.authority(), WAIT))
+                {
+                    assertThat(tunnel.readToEnd(WAIT).sha256()).isEqualTo(Payloads.sha256(first));
+                    byte[] second = Payloads.random(64 * 1024);
+                    // The client's SSLSocket makes one record per write.
+                    for (int at = 0; at < second.length; at += 100)
+                        tunnel.write(Arrays.copyOfRange(second, at, Math.min(second.length, at + 100)));
+                    tunnel.shutdownOutput();
+                    TcpTarget.Received received = target.received(i).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                    assertThat(received.count()).as("tunnel %d: bytes the target received", i).isEqualTo(second.length);
+                    assertThat(received.sha256()).isEqualTo(Payloads.sha256(second));
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "over {0}, a target reset reaches the client as a reset within a second")
     @EnumSource(Transport.class)
     void aTargetResetIsPropagated(Transport transport) throws Exception

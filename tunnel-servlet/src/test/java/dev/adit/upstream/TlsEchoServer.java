@@ -39,7 +39,13 @@ import dev.adit.tls.PemCredentials;
  * before TLS), then layers a server-mode {@link SSLSocket} over the socket, handshakes, records
  * what it saw ({@link Session}), writes its greeting (if any: a server that speaks first) and
  * echoes until EOF. {@link #session(int)} completes after the
- * handshake, or exceptionally with the handshake's failure.</p>
+ * handshake, or exceptionally with the handshake's failure; {@link #echoed(int)} once the
+ * connection ended, with the bytes echoed.</p>
+ *
+ * <p>{@link #echoAfterEnd(int)} makes it store and forward instead: read to the client's
+ * close_notify, then echo in many small records and close. That is the shape in which a
+ * proxy that half-closed towards the server finds several whole records and the server's FIN
+ * in its socket at once.</p>
  */
 public final class TlsEchoServer implements AutoCloseable
 {
@@ -63,6 +69,8 @@ public final class TlsEchoServer implements AutoCloseable
     });
     private final AtomicInteger accepted = new AtomicInteger();
     private final Map<Integer, CompletableFuture<Session>> sessions = new ConcurrentHashMap<>();
+    private final Map<Integer, CompletableFuture<Long>> echoed = new ConcurrentHashMap<>();
+    private volatile int afterEndRecordSize;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
 
     /**
@@ -105,6 +113,29 @@ public final class TlsEchoServer implements AutoCloseable
         return sessions.computeIfAbsent(index, i -> new CompletableFuture<>());
     }
 
+    /**
+     * @return the bytes connection {@code index} wrote back, once it read the client's end and
+     * wrote everything; exceptionally if it failed
+     */
+    public CompletableFuture<Long> echoed(int index)
+    {
+        return echoed.computeIfAbsent(index, i -> new CompletableFuture<>());
+    }
+
+    /**
+     * Store and forward for the connections accepted from now on: read everything up to the
+     * client's close_notify, then write it back in records of at most {@code recordSize} bytes
+     * (one flush each) and close. Needs TLS 1.3 (or a client that keeps reading after its
+     * close_notify): the server writes after the client ended its side.
+     */
+    public TlsEchoServer echoAfterEnd(int recordSize)
+    {
+        if (recordSize <= 0)
+            throw new IllegalArgumentException("recordSize " + recordSize);
+        afterEndRecordSize = recordSize;
+        return this;
+    }
+
     private static SSLContext serverContext(Path chain, Path key, Path ca) throws GeneralSecurityException
     {
         char[] password = "test".toCharArray();
@@ -140,6 +171,8 @@ public final class TlsEchoServer implements AutoCloseable
     private void serve(Socket raw, int index)
     {
         CompletableFuture<Session> session = session(index);
+        CompletableFuture<Long> done = echoed(index);
+        int recordSize = afterEndRecordSize;
         try (raw)
         {
             raw.setSoTimeout(10_000);
@@ -164,12 +197,16 @@ public final class TlsEchoServer implements AutoCloseable
                 session.complete(new Session(preamble, names, handshaken.getProtocol(), tls.getApplicationProtocol(), clientCertificate(handshaken)));
                 tls.getOutputStream().write(greeting);
                 tls.getOutputStream().flush();
-                echo(tls.getInputStream(), tls.getOutputStream());
+                long count = recordSize > 0
+                    ? echoAfterEnd(tls.getInputStream(), tls.getOutputStream(), recordSize)
+                    : echo(tls.getInputStream(), tls.getOutputStream());
+                done.complete(count);
             }
         }
         catch (Throwable x)
         {
             session.completeExceptionally(x);
+            done.completeExceptionally(x);
         }
     }
 
@@ -185,14 +222,29 @@ public final class TlsEchoServer implements AutoCloseable
         }
     }
 
-    private static void echo(InputStream in, OutputStream out) throws IOException
+    private static long echo(InputStream in, OutputStream out) throws IOException
     {
         byte[] buffer = new byte[16 * 1024];
+        long count = 0;
         for (int n; (n = in.read(buffer)) >= 0; )
         {
             out.write(buffer, 0, n);
             out.flush();
+            count += n;
         }
+        return count;
+    }
+
+    private static long echoAfterEnd(InputStream in, OutputStream out, int recordSize) throws IOException
+    {
+        byte[] all = in.readAllBytes();
+        // SSLSocket makes one record per flush: many small records, all queued before the FIN.
+        for (int at = 0; at < all.length; at += recordSize)
+        {
+            out.write(all, at, Math.min(recordSize, all.length - at));
+            out.flush();
+        }
+        return all.length;
     }
 
     @Override
