@@ -16,7 +16,7 @@ import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
 import dev.adit.testing.Tunnel;
 import dev.adit.testing.TunnelClient;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -32,27 +32,8 @@ class AccessLogComponentTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-    private final List<AditFixture> adits = new ArrayList<>();
-
-    @AfterEach
-    void stop() throws Exception
-    {
-        for (AditFixture adit : adits)
-            adit.assertQuiescentWithoutLeaks();
-        for (AditFixture adit : adits)
-            assertThat(adit.events.unpaired()).as("tunnels that ended twice or unpaired").isEmpty();
-        for (int i = toClose.size() - 1; i >= 0; i--)
-            toClose.get(i).close();
-    }
-
-    private AditFixture adit(Map<String, String> properties) throws Exception
-    {
-        AditFixture adit = AditFixture.start(properties);
-        adits.add(adit);
-        toClose.add(adit);
-        return adit;
-    }
+    @RegisterExtension
+    final AditFixtures started = new AditFixtures();
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Transport.class)
@@ -62,8 +43,8 @@ class AccessLogComponentTest
         byte[] fromTarget = Payloads.random(70_001);
         byte[] fromClient = Payloads.random(300_017);
         TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(fromTarget));
-        toClose.add(target);
-        AditFixture adit = adit(Map.of());
+        started.add(target);
+        AditFixture adit = started.adit(Map.of());
         Instant before = Instant.now();
         try (TunnelClient client = TunnelClient.connect(transport, adit.address(transport));
              Tunnel tunnel = client.open(target.authority(), TIMEOUT))
@@ -121,7 +102,7 @@ class AccessLogComponentTest
         p.put("adit.route.gone.match.authority", "gone.test");
         p.put("adit.route.loopback.match.authority", "127.0.0.0/8");
         p.put("adit.policy.deny", "127.0.0.66");
-        AditFixture adit = adit(p);
+        AditFixture adit = started.adit(p);
         // target, status, flag, details, cluster
         String[][] cases = {
             {"nowhere.test:443", "404", "NR", "no_route", null},
@@ -165,7 +146,7 @@ class AccessLogComponentTest
     @CsvSource({"http1", "h2"})
     void aRelayedRefusalIsOneLineOnEachSide(String protocol) throws Exception
     {
-        AditFixture back = adit(Map.of(
+        AditFixture back = started.adit(Map.of(
             "adit.routes", "closed",
             "adit.route.closed.action", "deny",
             "adit.route.closed.deny-status", "407"));
@@ -175,7 +156,7 @@ class AccessLogComponentTest
         p.put("adit.route.all.cluster", "up");
         p.put("adit.cluster.up.endpoints", "127.0.0.1:" + back.address(Transport.H2C).getPort());
         p.put("adit.cluster.up.protocol", protocol);
-        AditFixture front = adit(p);
+        AditFixture front = started.adit(p);
         try (TunnelClient client = TunnelClient.connect(Transport.HTTP1, front.address(Transport.HTTP1));
              Tunnel tunnel = client.open("example.test:443", TIMEOUT))
         {

@@ -36,8 +36,8 @@ import dev.adit.testing.Transport;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -54,30 +54,13 @@ class EncapsulationTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-    private final List<AditFixture> adits = new ArrayList<>();
-
-    @AfterEach
-    void stop() throws Exception
-    {
-        for (AditFixture adit : adits)
-            adit.assertQuiescentWithoutLeaks();
-        for (int i = toClose.size() - 1; i >= 0; i--)
-            toClose.get(i).close();
-    }
-
-    private AditFixture adit(Map<String, String> properties) throws Exception
-    {
-        AditFixture adit = AditFixture.start(properties);
-        adits.add(adit);
-        toClose.add(adit);
-        return adit;
-    }
+    @RegisterExtension
+    final AditFixtures started = new AditFixtures();
 
     private TcpTarget echo() throws IOException
     {
         TcpTarget echo = new TcpTarget(TcpTarget.echo());
-        toClose.add(echo);
+        started.add(echo);
         return echo;
     }
 
@@ -148,10 +131,10 @@ class EncapsulationTest
     void tcpIsCarriedByteExactThroughTheTunnel(String protocol, boolean tls) throws Exception
     {
         TcpTarget echo = echo();
-        AditFixture back = adit(Map.of());
+        AditFixture back = started.adit(Map.of());
         int port = back.address(tls ? Transport.H2 : Transport.H2C).getPort();
         Map<String, String> p = front(port, protocol, echo.authority());
-        AditFixture front = adit(tls ? tls(p) : p);
+        AditFixture front = started.adit(tls ? tls(p) : p);
         for (int size : new int[]{0, 1, 64 * 1024 + 7, 4 * 1024 * 1024})
             assertEchoes(encap(front), Payloads.random(size));
     }
@@ -169,9 +152,9 @@ class EncapsulationTest
             }
             peer.socket().shutdownOutput();
         });
-        toClose.add(server);
-        AditFixture back = adit(Map.of());
-        AditFixture front = adit(tls(front(back.address(Transport.H2).getPort(), "h2", server.authority())));
+        started.add(server);
+        AditFixture back = started.adit(Map.of());
+        AditFixture front = started.adit(tls(front(back.address(Transport.H2).getPort(), "h2", server.authority())));
         try (Socket socket = connect(encap(front)))
         {
             for (int i = 1; i <= 5; i++)
@@ -213,11 +196,11 @@ class EncapsulationTest
         b.put("adit.route.hbone.match.header.baggage.exact", "k8s.namespace.name=demo,k8s.cluster.name=test");
         b.put("adit.route.hbone.match.header.x-original-port.regex", "\\d+");
         b.put("adit.route.rest.action", "deny");
-        AditFixture back = adit(b);
+        AditFixture back = started.adit(b);
         Map<String, String> p = front(back.address(Transport.H2C).getPort(), "h2", echo.authority());
         p.put("adit.encap.demo.header.baggage", "k8s.namespace.name=demo,k8s.cluster.name=test");
         p.put("adit.encap.demo.header.x-original-port", "%DOWNSTREAM_LOCAL_PORT%");
-        AditFixture front = adit(p);
+        AditFixture front = started.adit(p);
         assertEchoes(encap(front), Payloads.random(10_000));
     }
 
@@ -232,8 +215,8 @@ class EncapsulationTest
         b.put("adit.route.local.match.authority", "127.0.0.1");
         b.put("adit.route.local.cluster", "echo");
         b.put("adit.cluster.echo.endpoints", echo.authority());
-        AditFixture back = adit(b);
-        AditFixture front = adit(front(back.address(Transport.H2C).getPort(), "h2", "%DOWNSTREAM_LOCAL_ADDRESS%"));
+        AditFixture back = started.adit(b);
+        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", "%DOWNSTREAM_LOCAL_ADDRESS%"));
         assertEchoes(encap(front), Payloads.random(5000));
     }
 
@@ -245,11 +228,11 @@ class EncapsulationTest
         b.put("adit.routes", "post");
         b.put("adit.route.post.allow-post", "true");
         b.put("adit.route.post.match.path-prefix", "/tunnel/");
-        AditFixture back = adit(b);
+        AditFixture back = started.adit(b);
         Map<String, String> p = front(back.address(Transport.H2C).getPort(), "h2", echo.authority());
         p.put("adit.encap.demo.mode", "post");
         p.put("adit.encap.demo.post-path", "/tunnel/tcp");
-        AditFixture front = adit(p);
+        AditFixture front = started.adit(p);
         for (int size : new int[]{0, 1, 1024 * 1024 + 3})
             assertEchoes(encap(front), Payloads.random(size));
     }
@@ -259,8 +242,8 @@ class EncapsulationTest
     void aRefusedTunnelClosesTheClient(int status) throws Exception
     {
         TcpTarget echo = echo();
-        AditFixture back = adit(Map.of("adit.routes", "no", "adit.route.no.action", "deny", "adit.route.no.deny-status", Integer.toString(status)));
-        AditFixture front = adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
+        AditFixture back = started.adit(Map.of("adit.routes", "no", "adit.route.no.action", "deny", "adit.route.no.deny-status", Integer.toString(status)));
+        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
         try (Socket socket = connect(encap(front)))
         {
             socket.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
@@ -281,7 +264,7 @@ class EncapsulationTest
         {
             closedPort = unused.getLocalPort();
         }
-        AditFixture front = adit(front(closedPort, "h2", "127.0.0.1:9"));
+        AditFixture front = started.adit(front(closedPort, "h2", "127.0.0.1:9"));
         try (Socket socket = connect(encap(front)))
         {
             assertClosedByPeer(socket);
@@ -317,7 +300,7 @@ class EncapsulationTest
         b.put("adit.tls.protocols", "TLSv1.3");
         b.put("adit.routes", "hbone");
         b.put("adit.route.hbone.allowed-identities", allowedIdentities);
-        return adit(b);
+        return started.adit(b);
     }
 
     /** A front presenting the client certificate of {@code pki}, accepting the back by its SPIFFE id. */
@@ -337,7 +320,7 @@ class EncapsulationTest
     {
         TcpTarget echo = echo();
         AditFixture back = hboneBack(TestCertificates.SPIFFE_CLIENT);
-        AditFixture front = adit(hboneFront(back, TestCertificates.spiffeDir(), echo.authority()));
+        AditFixture front = started.adit(hboneFront(back, TestCertificates.spiffeDir(), echo.authority()));
         assertEchoes(encap(front), Payloads.random(1024 * 1024));
     }
 
@@ -346,7 +329,7 @@ class EncapsulationTest
     {
         TcpTarget echo = echo();
         AditFixture back = hboneBack("spiffe://" + TestCertificates.TRUST_DOMAIN + "/ns/default/sa/someone-else");
-        AditFixture front = adit(hboneFront(back, TestCertificates.spiffeDir(), echo.authority()));
+        AditFixture front = started.adit(hboneFront(back, TestCertificates.spiffeDir(), echo.authority()));
         try (Socket socket = connect(encap(front)))
         {
             socket.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
@@ -364,7 +347,7 @@ class EncapsulationTest
         TcpTarget echo = echo();
         AditFixture back = hboneBack(TestCertificates.SPIFFE_CLIENT);
         // The plain dev PKI: a real CA and client certificate, but not the one the back trusts.
-        AditFixture front = adit(hboneFront(back, TestCertificates.dir(), echo.authority()));
+        AditFixture front = started.adit(hboneFront(back, TestCertificates.dir(), echo.authority()));
         try (Socket socket = connect(encap(front)))
         {
             assertClosedByPeer(socket);
@@ -383,9 +366,9 @@ class EncapsulationTest
     {
         byte[] fromTarget = Payloads.random(300_000);
         TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(fromTarget));
-        toClose.add(target);
-        AditFixture back = adit(Map.of());
-        AditFixture front = adit(front(back.address(Transport.H2C).getPort(), "h2", target.authority()));
+        started.add(target);
+        AditFixture back = started.adit(Map.of());
+        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", target.authority()));
         try (Socket socket = connect(encap(front)))
         {
             // The target finished first: its FIN arrives while we may still send.
@@ -400,7 +383,7 @@ class EncapsulationTest
         }
         // And the other way: the client finishes first, the echo still answers all of it.
         TcpTarget echo = echo();
-        AditFixture front2 = adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
+        AditFixture front2 = started.adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
         assertEchoes(encap(front2), Payloads.random(500_000));
     }
 
@@ -409,9 +392,9 @@ class EncapsulationTest
     {
         // The target resets after 1000 bytes: the client's connection is reset, not ended.
         TcpTarget resetting = new TcpTarget(TcpTarget.resetAfter(1000));
-        toClose.add(resetting);
-        AditFixture back = adit(Map.of());
-        AditFixture front = adit(front(back.address(Transport.H2C).getPort(), "h2", resetting.authority()));
+        started.add(resetting);
+        AditFixture back = started.adit(Map.of());
+        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", resetting.authority()));
         try (Socket socket = connect(encap(front)))
         {
             socket.getOutputStream().write(Payloads.random(1000));
@@ -423,8 +406,8 @@ class EncapsulationTest
 
         // The client resets (SO_LINGER 0): the target's connection is reset too.
         TcpTarget discard = new TcpTarget(TcpTarget.discard());
-        toClose.add(discard);
-        AditFixture front2 = adit(front(back.address(Transport.H2C).getPort(), "h2", discard.authority()));
+        started.add(discard);
+        AditFixture front2 = started.adit(front(back.address(Transport.H2C).getPort(), "h2", discard.authority()));
         try (Socket socket = connect(encap(front2)))
         {
             socket.getOutputStream().write(Payloads.random(5000));
@@ -449,12 +432,12 @@ class EncapsulationTest
     void bytesSentBeforeTheUpstreamAnswersArriveFirst() throws Exception
     {
         TcpTarget echo = echo();
-        AditFixture back = adit(Map.of());
+        AditFixture back = started.adit(Map.of());
         // The front's pooled connection goes through a gate that holds back everything the back
         // says (SETTINGS, the 200) until the client has written: its bytes are early for sure.
         try (Gate gate = new Gate(back.address(Transport.H2C)))
         {
-            AditFixture front = adit(front(gate.port(), "h2", echo.authority()));
+            AditFixture front = started.adit(front(gate.port(), "h2", echo.authority()));
             byte[] early = Payloads.random(100_000);
             byte[] late = Payloads.random(50_000);
             try (Socket socket = connect(encap(front)))
@@ -479,12 +462,12 @@ class EncapsulationTest
         int clients = 1000;
         int maxStreams = 100;
         TcpTarget echo = echo();
-        AditFixture back = adit(Map.of("adit.tunnel.connect-timeout", "20s"));
+        AditFixture back = started.adit(Map.of("adit.tunnel.connect-timeout", "20s"));
         Set<SocketAddress> backConnections = countConnections(back);
         Map<String, String> p = front(back.address(Transport.H2C).getPort(), "h2", echo.authority());
         p.put("adit.cluster.up.max-streams-per-connection", Integer.toString(maxStreams));
         p.put("adit.cluster.up.connect-timeout", "30s");
-        AditFixture front = adit(p);
+        AditFixture front = started.adit(p);
         InetSocketAddress address = encap(front);
 
         // All connected and written before any is read: they are open at the same time.
@@ -532,8 +515,8 @@ class EncapsulationTest
     void aKilledUpstreamConnectionEndsItsTunnelsAndNewOnesUseAFreshOne() throws Exception
     {
         TcpTarget echo = echo();
-        AditFixture back = adit(Map.of());
-        AditFixture front = adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
+        AditFixture back = started.adit(Map.of());
+        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
         List<Socket> live = new ArrayList<>();
         try
         {
@@ -575,7 +558,7 @@ class EncapsulationTest
         p.put("adit.cluster.up.endpoints", "127.0.0.1:1");
         p.put("adit.encap.other.cluster", "nowhere");
         p.put("adit.encap.stray.port", "1");
-        assertThatThrownBy(() -> adit(p))
+        assertThatThrownBy(() -> started.adit(p))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("adit.encap.demo.hostname: %DOWNSTREAM_LOCAL_IP%:80")
             .hasMessageContaining("adit.encap.demo.mode: post")

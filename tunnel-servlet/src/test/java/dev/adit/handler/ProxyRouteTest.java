@@ -32,8 +32,8 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -49,25 +49,8 @@ class ProxyRouteTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
-    private final List<AditFixture> adits = new ArrayList<>();
-
-    @AfterEach
-    void stop() throws Exception
-    {
-        for (AditFixture adit : adits)
-            adit.assertQuiescentWithoutLeaks();
-        for (int i = toClose.size() - 1; i >= 0; i--)
-            toClose.get(i).close();
-    }
-
-    private AditFixture adit(Map<String, String> properties) throws Exception
-    {
-        AditFixture adit = AditFixture.start(properties);
-        adits.add(adit);
-        toClose.add(adit);
-        return adit;
-    }
+    @RegisterExtension
+    final AditFixtures started = new AditFixtures();
 
     private static Map<String, String> front(InetSocketAddress upstream, String protocol)
     {
@@ -87,9 +70,9 @@ class ProxyRouteTest
     void aChainCarriesBytesExactlyOverEveryTransport(String protocol) throws Exception
     {
         TcpTarget echo = new TcpTarget(TcpTarget.echo());
-        toClose.add(echo);
-        AditFixture back = adit(Map.of());
-        AditFixture front = adit(front(back.address(Transport.H2C), protocol));
+        started.add(echo);
+        AditFixture back = started.adit(Map.of());
+        AditFixture front = started.adit(front(back.address(Transport.H2C), protocol));
         for (Transport transport : Transport.values())
         {
             try (TunnelClient client = TunnelClient.connect(transport, front.address(transport)))
@@ -117,8 +100,8 @@ class ProxyRouteTest
     void anUpstreamRefusalIsRelayedWithItsHeadersAndBody(String protocol) throws Exception
     {
         ScriptedUpstream upstream = new ScriptedUpstream();
-        toClose.add(upstream);
-        AditFixture front = adit(front(upstream.address(), protocol));
+        started.add(upstream);
+        AditFixture front = started.adit(front(upstream.address(), protocol));
         for (Transport transport : Transport.values())
         {
             try (TunnelClient client = TunnelClient.connect(transport, front.address(transport)))
@@ -154,8 +137,8 @@ class ProxyRouteTest
         int tunnels = 500;
         int maxStreams = 100;
         TcpTarget echo = new TcpTarget(TcpTarget.echo());
-        toClose.add(echo);
-        AditFixture back = adit(Map.of("adit.tunnel.connect-timeout", "20s"));
+        started.add(echo);
+        AditFixture back = started.adit(Map.of("adit.tunnel.connect-timeout", "20s"));
         Set<SocketAddress> backConnections = ConcurrentHashMap.newKeySet();
         for (var connector : back.server.getConnectors())
         {
@@ -173,7 +156,7 @@ class ProxyRouteTest
         // 500 connects at once on a loaded 2-core machine: the 1 s test default is too tight.
         p.put("adit.cluster.up.connect-timeout", "20s");
         p.put("adit.tunnel.connect-timeout", "20s");
-        AditFixture front = adit(p);
+        AditFixture front = started.adit(p);
 
         ExecutorService threads = Executors.newFixedThreadPool(32);
         try (TunnelClient client = TunnelClient.connect(Transport.H2C, front.address(Transport.H2C)))
