@@ -63,8 +63,9 @@ import org.slf4j.LoggerFactory;
  *       Jetty has no property for it, and 0 would give streams the connector's idle timeout.</li>
  * </ul>
  * <p>It also refuses to start an open proxy: when the configuration serves every destination
- * to anyone ({@link ConfigBinder#isOpenProxy}), every connector must be bound to loopback,
- * unless {@code adit.policy.allow-open-proxy=true}.</p>
+ * to anyone ({@link ConfigBinder#isOpenProxy}), every HTTP connector must be bound to
+ * loopback, unless {@code adit.policy.allow-open-proxy=true}. This is checked when the XML
+ * runs, before anything binds, and again at start for connectors added since.</p>
  */
 public class AditJettyModule extends ContainerLifeCycle
 {
@@ -116,6 +117,9 @@ public class AditJettyModule extends ContainerLifeCycle
         this.config = bound;
         this.ineffectiveKeys = ineffectiveKeys(mpConfig);
         Function<Connector, Set<String>> upgrades = upgradesByTls(config);
+        // The connectors of the modules adit.mod comes after exist by now: refuse an open proxy
+        // before anything binds; doStart() checks again for connectors added later.
+        checkOpenProxy();
         this.components = AditComponents.install(server, config, TunnelListener.NOOP, null, upgrades);
         LOG.info("Adit: configuration {}", file == null ? "from defaults, system properties and environment (no " + DEFAULT_CONFIG + ")" : file.getName());
     }
