@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 import dev.adit.config.AditConfig;
@@ -110,7 +111,7 @@ public class AditJettyModule extends ContainerLifeCycle
         catch (ConfigException x)
         {
             // One line each: Jetty's log folds a message's line breaks.
-            LOG.error("Adit: invalid configuration ({}), not starting", file == null ? "no file" : file.getName());
+            LOG.error("Adit: invalid configuration ({}), not starting", describe(file));
             x.problems().forEach(p -> LOG.error("Adit: {}", p));
             throw x;
         }
@@ -121,7 +122,7 @@ public class AditJettyModule extends ContainerLifeCycle
         // before anything binds; doStart() checks again for connectors added later.
         checkOpenProxy();
         this.components = AditComponents.install(server, config, TunnelListener.NOOP, null, upgrades);
-        LOG.info("Adit: configuration {}", file == null ? "from defaults, system properties and environment (no " + DEFAULT_CONFIG + ")" : file.getName());
+        LOG.info("Adit: configuration {}", describe(file));
     }
 
     private static ConfigFile configFile(Path jettyBase, String configFile)
@@ -142,20 +143,27 @@ public class AditJettyModule extends ContainerLifeCycle
         }
     }
 
-    /** The listener keys set in any source: they do nothing here, and an operator should know. */
+    private static String describe(ConfigFile file)
+    {
+        return file == null ? "system properties, environment and defaults; no " + DEFAULT_CONFIG : file.getName();
+    }
+
+    /**
+     * The listener keys set in any source (an {@code ADIT_} variable counts as its key): they
+     * do nothing here, and an operator should know.
+     */
     private static List<String> ineffectiveKeys(Config config)
     {
-        List<String> set = new ArrayList<>();
+        Set<String> set = new TreeSet<>();
         for (String name : config.getPropertyNames())
         {
             for (ConfigKey key : CONNECTOR_KEYS)
             {
                 if (name.equals(key.name()) || name.equals(key.environmentName()) || name.startsWith(key.name() + "["))
-                    set.add(name);
+                    set.add(key.name());
             }
         }
-        Collections.sort(set);
-        return set;
+        return List.copyOf(set);
     }
 
     private static Function<Connector, Set<String>> upgradesByTls(AditConfig config)
