@@ -12,8 +12,9 @@ tunnel
 
 [depend]
 server
-# jetty-http2-client (HTTP/2 clusters) and jetty-alpn-client: the only Jetty jars Adit uses
-# that jetty-home does not ship; --add-modules downloads them from Maven Central.
+# jetty-http2-client (HTTP/2 clusters) and the ALPN client: the only Jetty jars Adit uses
+# that jetty-home does not ship; --add-modules copies them into the base from the local
+# Maven repository, or downloads them from Maven Central.
 http2-client
 
 [after]
