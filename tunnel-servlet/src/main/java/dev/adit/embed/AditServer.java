@@ -1,7 +1,6 @@
 package dev.adit.embed;
 
 import java.security.KeyStore;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -11,28 +10,20 @@ import java.util.function.Consumer;
 import javax.net.ssl.SSLEngine;
 
 import dev.adit.config.AditConfig;
-import dev.adit.config.ClusterConfig;
-import dev.adit.config.EncapConfig;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
-import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.DrainFirstSslConnection;
 import dev.adit.core.TunnelListener;
 import dev.adit.encap.EncapConnectionFactory;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
-import dev.adit.policy.DestinationPolicy;
 import dev.adit.tls.PemCredentials;
-import dev.adit.upstream.Cluster;
-import dev.adit.upstream.TcpUpstream;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
-import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.ByteBufferPool;
-import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
@@ -49,7 +40,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * Builds an embedded Jetty {@link Server} that runs Adit from an {@link AditConfig}: the
  * listeners (HTTP/1.1 + h2c; TLS with ALPN h2 and http/1.1), HTTP/2 settings sized for
  * tunnels, a {@link TunnelHandler} in front of everything, and the encapsulating listeners
- * ({@link EncapConnectionFactory}: plain TCP in, tunnels out). The standalone launcher uses
+ * ({@link EncapConnectionFactory}: plain TCP in, tunnels out), from {@link AditComponents}. The standalone launcher uses
  * it; so can applications that want Adit in their own process.
  *
  * <pre>{@code
@@ -125,66 +116,18 @@ public final class AditServer
                 if (listener.enabled())
                     server.addConnector(listener.isTls() ? tlsConnector(server, listener) : plainConnector(server, listener));
             }
-            ClientConnector clientConnector = new ClientConnector();
-            clientConnector.setExecutor(threads);
-            clientConnector.setScheduler(server.getScheduler());
-            clientConnector.setByteBufferPool(server.getByteBufferPool());
-            clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
-            DestinationPolicy policy = DestinationPolicy.of(config.policy());
-            // The client connector's connect timeout is one bound for all; each dial enforces its
-            // cluster's own timeout, so the connector's must be the largest of them.
-            Duration connectTimeout = config.clusters().values().stream().map(ClusterConfig::connectTimeout)
-                .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
-            TcpUpstream upstream = new TcpUpstream(clientConnector, policy, connectTimeout);
-            server.addBean(upstream);
-            HTTP2Client http2 = null;
-            if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
-            {
-                http2 = new HTTP2Client(clientConnector);
-                http2.setInitialStreamRecvWindow(config.http2().initialStreamWindow().toIntBytes());
-                http2.setInitialSessionRecvWindow(config.http2().initialSessionWindow().toIntBytes());
-                // Explicit: 0 would give tunnel streams the connector's idle timeout. The tunnel's
-                // own idle timeout takes over once a stream carries a tunnel.
-                http2.setStreamIdleTimeout(config.http2().streamIdleTimeout().toMillis());
-                server.addBean(http2);
-            }
-            Map<String, Cluster> clusters = new HashMap<>();
-            for (ClusterConfig cluster : config.clusters().values())
-                clusters.put(cluster.name(), new Cluster(cluster, upstream, policy, http2));
             Map<String, Set<String>> upgrades = new HashMap<>();
             for (ListenerConfig l : config.listeners())
                 upgrades.put(l.name(), l.upgrades());
-            server.setHandler(new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, tunnelListener()));
-            for (EncapConfig encap : config.encaps())
-            {
-                EncapConnectionFactory factory = new EncapConnectionFactory(encap, clusters.get(encap.cluster()), config.tunnel(), tunnelListener());
-                ServerConnector connector = new AditServerConnector(server, factory);
-                connector.setName(encap.name());
-                connector.setHost(encap.host());
-                connector.setPort(encap.port());
-                connector.setAcceptQueueSize(1024);
-                // Until the upstream answers, the client's connection waits unread; the cluster's
-                // connect timeout bounds that wait, the tunnel's idle timeout the rest.
-                connector.setIdleTimeout(config.tunnel().idleTimeout().toMillis());
-                server.addConnector(connector);
-            }
+            AditComponents adit = AditComponents.install(server, config, listener, accessLogLines,
+                connector -> connector.getName() == null ? null : upgrades.get(connector.getName()));
+            server.setHandler(adit.handler());
+            adit.addEncapConnectors(server);
             // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
             // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.
             // Open tunnels are reset at stop; a real drain is a later feature.
             server.setStopTimeout(0);
             return server;
-        }
-
-        /**
-         * The access log first: a listener that waits for a tunnel's end (tests do) then finds
-         * its line already written.
-         */
-        private TunnelListener tunnelListener()
-        {
-            if (!config.accessLog().enabled())
-                return listener;
-            AccessLog accessLog = accessLogLines == null ? new AccessLog() : new AccessLog(accessLogLines);
-            return listener == TunnelListener.NOOP ? accessLog : TunnelListener.all(accessLog, listener);
         }
 
         private HttpConfiguration httpConfiguration()

@@ -39,8 +39,9 @@ import org.eclipse.jetty.util.annotation.Name;
  * is unaffected: the parser only learns of it once the request buffer is empty.</p>
  *
  * <p>This relies on {@link HttpConnection}, which is public but in a package Jetty does not
- * export to JPMS modules: Adit runs on the class path. Only Adit's own listeners
- * ({@link AditServer}) use this factory; a stock Jetty connector keeps the loss.</p>
+ * export to JPMS modules: Adit runs on the class path. Adit's own listeners ({@link AditServer})
+ * use this factory, and the Jetty module ({@link AditJettyModule}) puts it in place of the stock
+ * one on jetty-home's connectors; any other Jetty connector keeps the loss.</p>
  */
 public class TunnelHttpConnectionFactory extends HttpConnectionFactory
 {

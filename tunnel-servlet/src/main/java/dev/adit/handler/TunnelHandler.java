@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 import dev.adit.config.ClusterConfig;
 import dev.adit.config.ListenerConfig;
@@ -37,6 +38,7 @@ import org.eclipse.jetty.http.MimeTypes;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
@@ -92,7 +94,7 @@ public class TunnelHandler extends Handler.Wrapper
     private final Router router;
     private final IdentityCheck identities;
     private final Map<String, Cluster> clusters;
-    private final Map<String, Set<String>> upgradesByListener;
+    private final Function<Connector, Set<String>> listenerUpgrades;
     private final TunnelListener listener;
 
     /**
@@ -102,11 +104,23 @@ public class TunnelHandler extends Handler.Wrapper
      */
     public TunnelHandler(TunnelConfig config, List<RouteConfig> routes, Map<String, Cluster> clusters, Map<String, Set<String>> upgrades, TunnelListener listener)
     {
+        this(config, routes, clusters, byName(upgrades), listener);
+    }
+
+    /**
+     * For servers whose connectors Adit did not name (jetty-home's are unnamed): the upgrades
+     * are looked up by connector, once per tunnel request.
+     *
+     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param upgrades the upgrades a connector enables; null enables plain CONNECT only
+     */
+    public TunnelHandler(TunnelConfig config, List<RouteConfig> routes, Map<String, Cluster> clusters, Function<Connector, Set<String>> upgrades, TunnelListener listener)
+    {
         this.config = Objects.requireNonNull(config);
         this.router = new Router(routes);
         this.identities = new IdentityCheck(routes);
         this.clusters = Map.copyOf(clusters);
-        this.upgradesByListener = Map.copyOf(upgrades);
+        this.listenerUpgrades = Objects.requireNonNull(upgrades);
         this.listener = Objects.requireNonNull(listener);
         for (RouteConfig route : routes)
         {
@@ -293,9 +307,14 @@ public class TunnelHandler extends Handler.Wrapper
     {
         if (route.upgradeEnabled().isPresent())
             return route.upgradeEnabled().get();
-        String connector = request.getConnectionMetaData().getConnector().getName();
-        Set<String> upgrades = connector == null ? null : upgradesByListener.get(connector);
+        Set<String> upgrades = listenerUpgrades.apply(request.getConnectionMetaData().getConnector());
         return upgrades == null ? ListenerConfig.CONNECT.equals(upgrade) : upgrades.contains(upgrade);
+    }
+
+    private static Function<Connector, Set<String>> byName(Map<String, Set<String>> upgrades)
+    {
+        Map<String, Set<String>> byName = Map.copyOf(upgrades);
+        return connector -> connector.getName() == null ? null : byName.get(connector.getName());
     }
 
     /** The end-to-end headers of the client's CONNECT, edited by the route, for the next hop. */

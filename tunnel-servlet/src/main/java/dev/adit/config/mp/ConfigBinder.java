@@ -153,15 +153,7 @@ public final class ConfigBinder
 
     private void checkOpenProxy(List<ListenerConfig> listeners, PolicyConfig policy, List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
     {
-        if (policy.allowOpenProxy() || !problems.isEmpty())
-            return;
-        if (!DestinationPolicy.of(policy).allowsEverything())
-            return;
-        // Only routes that reach the client's own target make an open proxy, and not when they
-        // serve only clients with an allowed certificate identity.
-        boolean reachesAnyTarget = routes.stream().anyMatch(r -> r.action() == RouteConfig.Action.TERMINATE
-            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST && r.allowedIdentities().isEmpty());
-        if (!reachesAnyTarget)
+        if (!problems.isEmpty() || !isOpenProxy(policy, routes, clusters))
             return;
         for (ListenerConfig listener : listeners)
         {
@@ -175,7 +167,29 @@ public final class ConfigBinder
         }
     }
 
-    private static boolean isLoopback(String host)
+    /**
+     * Whether {@code config} would serve anyone any destination, unless bound to loopback: its
+     * policy allows every destination, {@code adit.policy.allow-open-proxy} does not consent, and
+     * a route without {@code allowed-identities} terminates to the client's own target. Servers
+     * whose listeners are not Adit's (the Jetty module) check their connectors with this.
+     */
+    public static boolean isOpenProxy(AditConfig config)
+    {
+        return isOpenProxy(config.policy(), config.routes(), config.clusters());
+    }
+
+    private static boolean isOpenProxy(PolicyConfig policy, List<RouteConfig> routes, Map<String, ClusterConfig> clusters)
+    {
+        if (policy.allowOpenProxy() || !DestinationPolicy.of(policy).allowsEverything())
+            return false;
+        // Only routes that reach the client's own target make an open proxy, and not when they
+        // serve only clients with an allowed certificate identity.
+        return routes.stream().anyMatch(r -> r.action() == RouteConfig.Action.TERMINATE
+            && clusters.get(r.cluster()).type() == ClusterConfig.Type.ORIGINAL_DST && r.allowedIdentities().isEmpty());
+    }
+
+    /** @return whether every address {@code host} names is a loopback address */
+    public static boolean isLoopback(String host)
     {
         try
         {
