@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +26,10 @@ import java.util.concurrent.TimeUnit;
 import com.sun.net.httpserver.HttpServer;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
+import dev.adit.testing.Transport;
+import dev.adit.testing.TrustAll;
+import dev.adit.testing.Tunnel;
+import dev.adit.testing.TunnelClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -210,6 +215,29 @@ class JettyModuleTest
             Commands.Result get = Commands.run(TIMEOUT, List.of("curl", "-q", "-sS", "-k", "--max-time", "60", "--noproxy", "",
                 "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:" + port + "/"));
             assertThat(get.output()).as("a webapp request keeps Jetty's SNI host check").isEqualTo("400");
+
+            // The client's last TLS records after the target finished first all reach the
+            // target: the module puts Adit's SslConnection (DrainFirstSslConnection) on Jetty's
+            // TLS connector, whose own could drop them with the client's FIN.
+            byte[] first = Payloads.random(1000);
+            try (TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(first));
+                 TunnelClient client = TunnelClient.connect(Transport.HTTP1_TLS, new InetSocketAddress("127.0.0.1", port), TrustAll.sslContext()))
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    try (Tunnel tunnel = client.open(target.authority(), TIMEOUT))
+                    {
+                        assertThat(tunnel.readToEnd(TIMEOUT).sha256()).isEqualTo(Payloads.sha256(first));
+                        byte[] second = Payloads.random(64 * 1024);
+                        for (int at = 0; at < second.length; at += 100)
+                            tunnel.write(Arrays.copyOfRange(second, at, Math.min(second.length, at + 100)));
+                        tunnel.shutdownOutput();
+                        TcpTarget.Received received = target.received(i).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                        assertThat(received.count()).as("tunnel %d: bytes the target received", i).isEqualTo(second.length);
+                        assertThat(received.sha256()).isEqualTo(Payloads.sha256(second));
+                    }
+                }
+            }
         }
     }
 

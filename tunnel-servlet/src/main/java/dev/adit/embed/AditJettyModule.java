@@ -58,6 +58,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a stock {@link HttpConnectionFactory} becomes a {@link TunnelHttpConnectionFactory} with
  *       the same {@link HttpConfiguration} and settings, so that HTTP/1.1 early data starting with
  *       CR or LF reaches the tunnel whole;</li>
+ *   <li>a stock {@link SslConnectionFactory} becomes a {@link DrainFirstSslConnectionFactory}
+ *       with the same TLS context and settings, so that a client's last TLS records are not
+ *       dropped when its FIN follows them after a half-close;</li>
  *   <li>a stock {@link SecureRequestCustomizer} becomes a {@link ConnectSecureRequestCustomizer}:
  *       a CONNECT's host is its target, not a name of this server's certificate;</li>
  *   <li>HTTP/2 factories with no stream idle timeout get {@code adit.h2.stream-idle-timeout}:
@@ -251,6 +254,11 @@ public class AditJettyModule extends ContainerLifeCycle
                 factories.set(i, tunnelHttp((HttpConnectionFactory)factory));
                 replaced = true;
             }
+            else if (factory.getClass() == SslConnectionFactory.class)
+            {
+                factories.set(i, DrainFirstSslConnectionFactory.copyOf((SslConnectionFactory)factory));
+                replaced = true;
+            }
             else if (factory.getProtocol().equalsIgnoreCase("h2") || factory.getProtocol().equalsIgnoreCase("h2c"))
             {
                 Http2.streamIdleTimeout(factory, config.http2().streamIdleTimeout().toMillis());
@@ -259,7 +267,7 @@ public class AditJettyModule extends ContainerLifeCycle
         if (replaced)
         {
             // Same factories in the same order (ALPN and the h2c upgrade look them up by
-            // protocol), only the HTTP/1.1 one swapped; setting them anew resets the default.
+            // protocol), only the HTTP/1.1 and TLS ones swapped; setting them anew resets the default.
             String defaultProtocol = connector.getDefaultProtocol();
             connector.setConnectionFactories(factories);
             connector.setDefaultProtocol(defaultProtocol);

@@ -7,12 +7,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
-import javax.net.ssl.SSLEngine;
 
 import dev.adit.config.AditConfig;
 import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
-import dev.adit.core.DrainFirstSslConnection;
 import dev.adit.core.TunnelListener;
 import dev.adit.encap.EncapConnectionFactory;
 import dev.adit.handler.TunnelHandler;
@@ -24,8 +22,6 @@ import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.ByteBufferPool;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -172,16 +168,8 @@ public final class AditServer
             // ALPN tokens (RFC 7301), not Jetty's protocol names ("HTTP/1.1" would match no client).
             ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
             alpn.setDefaultProtocol("http/1.1");
-            SslConnectionFactory tls = new SslConnectionFactory(ssl, alpn.getProtocol())
-            {
-                @Override
-                protected SslConnection newSslConnection(Connector connector, EndPoint endPoint, SSLEngine engine)
-                {
-                    // Not Jetty's own: it could drop a client's last records after a half-close.
-                    return new DrainFirstSslConnection(connector.getByteBufferPool(), connector.getExecutor(), getSslContextFactory(), endPoint, engine,
-                        isDirectBuffersForEncryption(), isDirectBuffersForDecryption());
-                }
-            };
+            // Not Jetty's own: it could drop a client's last records after a half-close.
+            SslConnectionFactory tls = new DrainFirstSslConnectionFactory(ssl, alpn.getProtocol());
             ServerConnector connector = new AditServerConnector(server, tls, alpn, h2, http1);
             return bind(connector, listener);
         }
