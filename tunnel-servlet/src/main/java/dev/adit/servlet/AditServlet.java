@@ -94,8 +94,10 @@ public class AditServlet extends HttpServlet
             tunnels = new TunnelService(config, server, accessLogLines);
             tunnels.start();
         }
-        catch (LinkageError x)
+        catch (NoClassDefFoundError x)
         {
+            if (x.getMessage() == null || !x.getMessage().startsWith("org/eclipse/jetty/http2/client/"))
+                throw x;
             throw new ServletException("Adit: invalid configuration, not starting:\n  " + ConfigKeys.CLUSTER_PROTOCOL.name()
                 + ": h2 (expected: http1, or Jetty's HTTP/2 client visible to the webapp: the http2-client module of jetty-home): " + x, x);
         }
