@@ -2,12 +2,14 @@ package dev.adit.servlet;
 
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -19,6 +21,7 @@ import dev.adit.testing.Quiescence;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
 import dev.adit.testing.Tunnel;
+import dev.adit.testing.TunnelResetException;
 import dev.adit.testing.TunnelClient;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
@@ -134,6 +137,27 @@ class AditServletTest
         return new InetSocketAddress("127.0.0.1", connector.getLocalPort());
     }
 
+    /** The next access log line, within {@link #WAIT}. */
+    private String awaitAccessLine() throws InterruptedException
+    {
+        String line = accessLog.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(line).as("an access log line within " + WAIT).isNotNull();
+        accessLines.add(line);
+        return line;
+    }
+
+    private Tunnel openH2cPost(InetSocketAddress address) throws Exception
+    {
+        Http2TunnelClient client = closing(TunnelClient.connectH2(Transport.H2C, address,
+            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
+        HttpFields fields = HttpFields.build().add(Http1PostTunnel.TARGET_HEADER, "ignored:1");
+        Tunnel tunnel = closing(client.open(new MetaData.Request(HttpMethod.POST.asString(), HttpURI.build("http://adit.test/post"),
+            HttpVersion.HTTP_2, fields), null, WAIT));
+        tunnels++;
+        assertThat(tunnel.status()).isEqualTo(200);
+        return tunnel;
+    }
+
     private <T extends AutoCloseable> T closing(T closeable)
     {
         toClose.add(closeable);
@@ -231,14 +255,7 @@ class AditServletTest
     @Test
     void aPostTunnelOverH2cIsFullDuplex() throws Exception
     {
-        InetSocketAddress address = start(Map.of());
-        Http2TunnelClient client = closing(TunnelClient.connectH2(Transport.H2C, address,
-            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
-        HttpFields fields = HttpFields.build().add(Http1PostTunnel.TARGET_HEADER, "ignored:1");
-        Tunnel tunnel = closing(client.open(new MetaData.Request(HttpMethod.POST.asString(), HttpURI.build("http://adit.test/post"),
-            HttpVersion.HTTP_2, fields), null, WAIT));
-        tunnels++;
-        assertThat(tunnel.status()).isEqualTo(200);
+        Tunnel tunnel = openH2cPost(start(Map.of()));
 
         // Each chunk comes back before the request ends: the tunnel is full duplex.
         for (int i = 0; i < 4; i++)
@@ -248,6 +265,38 @@ class AditServletTest
             assertThat(Payloads.sha256(tunnel.readExactly(chunk.length, WAIT))).isEqualTo(Payloads.sha256(chunk));
         }
         echoes(tunnel, 256 * 1024);
+    }
+
+    @Test
+    void aClientResetEndsAPostTunnelAndItsTargetConnection() throws Exception
+    {
+        Tunnel tunnel = openH2cPost(start(Map.of()));
+        byte[] chunk = Payloads.random(4096);
+        tunnel.write(chunk);
+        assertThat(tunnel.readExactly(chunk.length, WAIT)).isEqualTo(chunk);
+
+        tunnel.reset();
+
+        assertThat(awaitAccessLine()).contains("\"response_code_details\":\"downstream_reset\"");
+        // The reset reaches the target as a TCP reset, not as a clean end.
+        assertThat(echo.received(0)).failsWithin(WAIT)
+            .withThrowableOfType(ExecutionException.class)
+            .havingCause().isInstanceOf(SocketException.class).withMessageContaining("reset");
+    }
+
+    @Test
+    void aQuietPostTunnelEndsAtTheTunnelIdleTimeoutAsAFailureNotACleanEnd() throws Exception
+    {
+        InetSocketAddress address = start(Map.of("adit.tunnel.idle-timeout", "300ms"));
+        Tunnel tunnel = closing(Http1PostTunnel.open(address, "ignored:1", WAIT));
+        tunnels++;
+        byte[] chunk = Payloads.random(4096);
+        tunnel.write(chunk);
+        assertThat(tunnel.readExactly(chunk.length, WAIT)).isEqualTo(chunk);
+
+        assertThat(awaitAccessLine()).contains("\"response_code_details\":\"idle_timeout\"");
+        // No terminating chunk: the connection closes mid-body, which the client sees as a reset.
+        assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
     }
 
     @Test
