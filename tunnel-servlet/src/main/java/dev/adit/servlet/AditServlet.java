@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * hands it to a {@code TunnelHandler}, exactly as the Jetty module serves it, completing the
  * servlet's async context when the handler completes its callback. A webapp must see Jetty's
  * classes for this (README, WAR: {@code WEB-INF/jetty-ee10-web.xml} and
- * {@code jetty-ee11-web.xml}); where it does not, CONNECT gets 501 and the start says so.</p>
+ * {@code jetty-ee11-web.xml}); where it sees Jetty's core classes but not its environment's
+ * servlet classes (or runs in another container), CONNECT gets 501 and the start says so.</p>
  *
  * <p><b>POST tunnels</b> ({@code allow-post} routes) use only the standard async Servlet API
  * ({@link ServletPostTunnels}), so they work in any Servlet 6 container.</p>
