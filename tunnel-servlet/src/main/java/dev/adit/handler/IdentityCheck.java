@@ -28,13 +28,16 @@ import org.eclipse.jetty.server.Request;
  *
  * <p>The certificate comes from the TLS session of the request's connection, so HTTP/1.1 and
  * HTTP/2 (every stream of the connection) are alike. Immutable and thread-safe.</p>
+ *
+ * <p>Public for the servlet ({@code dev.adit.servlet}), which has the certificate chain from
+ * the Servlet API rather than a Jetty request.</p>
  */
-final class IdentityCheck
+public final class IdentityCheck
 {
     private final Map<String, List<SpiffeIdPattern>> allowedByRoute = new HashMap<>();
 
     /** @throws IllegalArgumentException if a route's allowed identity is not a valid pattern */
-    IdentityCheck(List<RouteConfig> routes)
+    public IdentityCheck(List<RouteConfig> routes)
     {
         for (RouteConfig route : routes)
         {
@@ -49,10 +52,19 @@ final class IdentityCheck
      */
     TunnelException check(Request request, RouteConfig route)
     {
+        return allowedByRoute.containsKey(route.name()) ? check(peerCertificates(request), route) : null;
+    }
+
+    /**
+     * @param chain the client's verified certificate chain, leaf first; null or empty when it
+     *              presented none
+     * @return null when {@code route} serves that client, else the failure to answer
+     */
+    public TunnelException check(X509Certificate[] chain, RouteConfig route)
+    {
         List<SpiffeIdPattern> allowed = allowedByRoute.get(route.name());
         if (allowed == null)
             return null;
-        X509Certificate[] chain = peerCertificates(request);
         if (chain == null || chain.length == 0)
         {
             return new TunnelException(TunnelFailure.UNAUTHENTICATED, "route " + route.name()

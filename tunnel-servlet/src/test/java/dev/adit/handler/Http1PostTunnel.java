@@ -41,9 +41,9 @@ import dev.adit.testing.TunnelResetException;
  * response, so {@link #next} can send another request on the same connection. Writes run on a
  * writer thread and are awaited with a timeout.</p>
  */
-final class Http1PostTunnel implements Tunnel
+public final class Http1PostTunnel implements Tunnel
 {
-    static final String TARGET_HEADER = "X-Adit-Target";
+    public static final String TARGET_HEADER = "X-Adit-Target";
     private static final int MAX_CHUNK = 64 * 1024;
 
     private final Socket socket;
@@ -69,7 +69,7 @@ final class Http1PostTunnel implements Tunnel
     }
 
     /** Connects to the proxy, sends the POST head for {@code target} and waits for the response head. */
-    static Http1PostTunnel open(InetSocketAddress proxy, String target, Duration timeout) throws Exception
+    public static Http1PostTunnel open(InetSocketAddress proxy, String target, Duration timeout) throws Exception
     {
         Socket socket = new Socket();
         try
