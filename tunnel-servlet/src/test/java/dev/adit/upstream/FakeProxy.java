@@ -89,6 +89,12 @@ final class FakeProxy implements AutoCloseable
         return "127.0.0.1:" + server.getLocalPort();
     }
 
+    /** The accepted connection, for scripts that half-close or reset it; null before the accept. */
+    Socket socket()
+    {
+        return socket;
+    }
+
     /** The request head as received, blank line included. */
     CompletableFuture<String> requestHead()
     {
