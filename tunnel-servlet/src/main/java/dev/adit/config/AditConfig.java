@@ -51,8 +51,6 @@ public record AditConfig(List<ListenerConfig> listeners, Duration idleTimeout, T
             ClusterConfig cluster = clusters.get(encap.cluster());
             if (cluster == null || cluster.type() != ClusterConfig.Type.STATIC)
                 throw new IllegalArgumentException("encapsulating listener " + encap.name() + ": " + encap.cluster() + " is not a static cluster");
-            if (encap.mode() == EncapConfig.Mode.POST && cluster.protocol() != UpstreamProtocol.H2)
-                throw new IllegalArgumentException("encapsulating listener " + encap.name() + ": POST tunnels need an h2 cluster");
         }
         listeners = List.copyOf(listeners);
         Objects.requireNonNull(idleTimeout, "idleTimeout");

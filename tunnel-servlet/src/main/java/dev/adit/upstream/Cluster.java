@@ -32,9 +32,10 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 /**
  * A cluster at run time: picks the endpoint of each tunnel (round-robin over static endpoints,
  * or the CONNECT target for an original-destination cluster) and opens the tunnel's upstream
- * side there, either as TCP (terminate) or as a forwarded CONNECT (proxy, over HTTP/1.1 or
- * pooled HTTP/2). A static h2 cluster's pool keeps {@code min-connections} open to each
- * endpoint from the cluster's start. Thread-safe.
+ * side there, either as TCP (terminate), as a forwarded CONNECT (proxy), or as a POST tunnel
+ * (encapsulating listeners), the last two over HTTP/1.1 or pooled HTTP/2. A static h2
+ * cluster's pool keeps {@code min-connections} open to each endpoint from the cluster's start.
+ * Thread-safe.
  */
 public final class Cluster extends ContainerLifeCycle
 {
@@ -141,25 +142,34 @@ public final class Cluster extends ContainerLifeCycle
     }
 
     /**
-     * Opens a POST tunnel (Envoy's {@code use_post}) on the pooled HTTP/2 connections of an h2
-     * cluster: {@code POST path} with {@code :authority} the target and no end of stream; a 2xx
-     * turns the stream into the tunnel's upstream side, its request and response bodies carrying
-     * the bytes. Completes as {@link #proxy} does.
-     *
-     * @throws IllegalStateException if this is not a static h2 cluster
+     * Opens a POST tunnel (Envoy's {@code use_post}): {@code POST path} with the target as
+     * {@code :authority} or {@code Host}; a 2xx turns the exchange into the tunnel's upstream
+     * side, its request and response bodies carrying the bytes. On a static h2 cluster the
+     * request is a stream of the pooled connections, without end of stream; otherwise it goes
+     * over HTTP/1.1 on a connection of its own ({@link Http1PostConnection}), the bodies chunked.
+     * Completes as {@link #proxy} does.
      */
     public void post(Authority target, String path, HttpFields headers, Tunnel tunnel, Promise<InetSocketAddress> promise)
     {
-        if (pool == null)
-            throw new IllegalStateException("cluster " + config.name() + " has no HTTP/2 pool for POST tunnels");
-        HttpURI uri = HttpURI.build().scheme(tls == null ? HttpScheme.HTTP : HttpScheme.HTTPS)
-            .host(target.isIpLiteral() && target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host()).port(target.port()).path(path);
-        MetaData.Request request = new MetaData.Request(HttpMethod.POST.asString(), uri, HttpVersion.HTTP_2, headers);
-        pool.open(nextEndpoint(), request, tunnel, config.connectTimeout(), promise);
+        Duration timeout = config.connectTimeout();
+        if (pool != null)
+        {
+            HttpURI uri = HttpURI.build().scheme(tls == null ? HttpScheme.HTTP : HttpScheme.HTTPS)
+                .host(target.isIpLiteral() && target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host()).port(target.port()).path(path);
+            MetaData.Request request = new MetaData.Request(HttpMethod.POST.asString(), uri, HttpVersion.HTTP_2, headers);
+            pool.open(nextEndpoint(), request, tunnel, timeout, promise);
+            return;
+        }
+        Authority endpoint = endpointFor(target);
+        DialOptions options = new DialOptions(policy, timeout, tls, config.tls().sni().orElse(null), null);
+        Http1Outcome outcome = new Http1Outcome(promise);
+        ClientConnector connector = tcp.getClientConnector();
+        tcp.connect(endpoint, options, Http1PostConnection.factory(connector.getExecutor(), connector.getByteBufferPool(),
+            connector.getScheduler(), path, target.toString(), headers, tunnel, timeout, outcome.answer), outcome.dial);
     }
 
     /**
-     * Joins the two steps of an HTTP/1.1 forward: the dial (TCP, TLS) and the proxy's answer.
+     * Joins the two steps of an HTTP/1.1 CONNECT or POST: the dial (TCP, TLS) and the answer.
      * Both must succeed, in either order (the answer may beat the dial's callback); the first
      * failure wins.
      */

@@ -47,8 +47,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Encapsulating listeners end to end: plain TCP clients connect to a front Adit, which carries
- * each connection in a tunnel (HTTP/2 CONNECT over h2c or TLS, HTTP/1.1 CONNECT, or POST) to a
- * back Adit that terminates it to a TCP echo service. Real sockets everywhere.
+ * each connection in a tunnel (HTTP/2 CONNECT over h2c or TLS, HTTP/1.1 CONNECT, or POST over
+ * either) to a back Adit that terminates it to a TCP echo service. Real sockets everywhere.
  */
 class EncapsulationTest
 {
@@ -220,21 +220,39 @@ class EncapsulationTest
         assertEchoes(encap(front), Payloads.random(5000));
     }
 
-    @Test
-    void postTunnelsCarryBytesExactly() throws Exception
+    /** A back that terminates POST tunnels to {@code /tunnel/...} (and nothing else). */
+    private AditFixture postBack() throws Exception
     {
-        TcpTarget echo = echo();
         Map<String, String> b = new HashMap<>();
         b.put("adit.routes", "post");
         b.put("adit.route.post.allow-post", "true");
         b.put("adit.route.post.match.path-prefix", "/tunnel/");
-        AditFixture back = started.adit(b);
-        Map<String, String> p = front(back.address(Transport.H2C).getPort(), "h2", echo.authority());
+        return started.adit(b);
+    }
+
+    /** {@link #front}, opening POST tunnels to {@code /tunnel/tcp}. */
+    private static Map<String, String> postFront(int upstreamPort, String protocol, String target)
+    {
+        Map<String, String> p = front(upstreamPort, protocol, target);
         p.put("adit.encap.demo.mode", "post");
         p.put("adit.encap.demo.post-path", "/tunnel/tcp");
-        AditFixture front = started.adit(p);
+        return p;
+    }
+
+    @ParameterizedTest(name = "cluster {0}, tls {1}")
+    @CsvSource({"h2, false", "http1, false", "http1, true"})
+    void postTunnelsCarryBytesExactly(String protocol, boolean tls) throws Exception
+    {
+        TcpTarget echo = echo();
+        AditFixture back = postBack();
+        Map<String, String> p = postFront(back.address(tls ? Transport.H2 : Transport.H2C).getPort(), protocol, echo.authority());
+        AditFixture front = started.adit(tls ? tls(p) : p);
         for (int size : new int[]{0, 1, 1024 * 1024 + 3})
             assertEchoes(encap(front), Payloads.random(size));
+        // Both sides saw a POST tunnel, over the cluster's protocol.
+        Map<String, Object> terminating = JsonLine.parse(back.accessLog.next(TIMEOUT));
+        assertThat(terminating).containsEntry("protocol", protocol.equals("h2") ? "POST HTTP/2" : "POST HTTP/1.1")
+            .containsEntry("response_code", 200L).containsEntry("response_flags", "-");
     }
 
     @ParameterizedTest(name = "upstream answers {0}")
@@ -361,14 +379,17 @@ class EncapsulationTest
         assertThat(back.events.opened()).isZero();
     }
 
-    @Test
-    void halfCloseTravelsBothWays() throws Exception
+    @ParameterizedTest(name = "cluster {0}, mode {1}")
+    @CsvSource({"h2, connect", "http1, post"})
+    void halfCloseTravelsBothWays(String protocol, String mode) throws Exception
     {
         byte[] fromTarget = Payloads.random(300_000);
         TcpTarget target = new TcpTarget(TcpTarget.sendThenEcho(fromTarget));
         started.add(target);
-        AditFixture back = started.adit(Map.of());
-        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", target.authority()));
+        boolean post = mode.equals("post");
+        AditFixture back = post ? postBack() : started.adit(Map.of());
+        int port = back.address(Transport.H2C).getPort();
+        AditFixture front = started.adit(post ? postFront(port, protocol, target.authority()) : front(port, protocol, target.authority()));
         try (Socket socket = connect(encap(front)))
         {
             // The target finished first: its FIN arrives while we may still send.
@@ -383,18 +404,23 @@ class EncapsulationTest
         }
         // And the other way: the client finishes first, the echo still answers all of it.
         TcpTarget echo = echo();
-        AditFixture front2 = started.adit(front(back.address(Transport.H2C).getPort(), "h2", echo.authority()));
+        AditFixture front2 = started.adit(post ? postFront(port, protocol, echo.authority()) : front(port, protocol, echo.authority()));
         assertEchoes(encap(front2), Payloads.random(500_000));
+        for (AditFixture side : List.of(front, back, front2, back))
+            assertThat(JsonLine.parse(side.accessLog.next(TIMEOUT))).containsEntry("response_flags", "-");
     }
 
-    @Test
-    void aResetTravelsBothWays() throws Exception
+    @ParameterizedTest(name = "cluster {0}, mode {1}")
+    @CsvSource({"h2, connect", "http1, post"})
+    void aResetTravelsBothWays(String protocol, String mode) throws Exception
     {
         // The target resets after 1000 bytes: the client's connection is reset, not ended.
         TcpTarget resetting = new TcpTarget(TcpTarget.resetAfter(1000));
         started.add(resetting);
-        AditFixture back = started.adit(Map.of());
-        AditFixture front = started.adit(front(back.address(Transport.H2C).getPort(), "h2", resetting.authority()));
+        boolean post = mode.equals("post");
+        AditFixture back = post ? postBack() : started.adit(Map.of());
+        int port = back.address(Transport.H2C).getPort();
+        AditFixture front = started.adit(post ? postFront(port, protocol, resetting.authority()) : front(port, protocol, resetting.authority()));
         try (Socket socket = connect(encap(front)))
         {
             socket.getOutputStream().write(Payloads.random(1000));
@@ -407,7 +433,7 @@ class EncapsulationTest
         // The client resets (SO_LINGER 0): the target's connection is reset too.
         TcpTarget discard = new TcpTarget(TcpTarget.discard());
         started.add(discard);
-        AditFixture front2 = started.adit(front(back.address(Transport.H2C).getPort(), "h2", discard.authority()));
+        AditFixture front2 = started.adit(post ? postFront(port, protocol, discard.authority()) : front(port, protocol, discard.authority()));
         try (Socket socket = connect(encap(front2)))
         {
             socket.getOutputStream().write(Payloads.random(5000));
@@ -553,7 +579,7 @@ class EncapsulationTest
         p.put("adit.encap.demo.port", "0");
         p.put("adit.encap.demo.cluster", "up");
         p.put("adit.encap.demo.hostname", "%DOWNSTREAM_LOCAL_IP%:80");
-        p.put("adit.encap.demo.mode", "post");
+        p.put("adit.encap.demo.mode", "put");
         p.put("adit.encap.demo.header.connection", "close");
         p.put("adit.cluster.up.endpoints", "127.0.0.1:1");
         p.put("adit.encap.other.cluster", "nowhere");
@@ -561,7 +587,7 @@ class EncapsulationTest
         assertThatThrownBy(() -> started.adit(p))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("adit.encap.demo.hostname: %DOWNSTREAM_LOCAL_IP%:80")
-            .hasMessageContaining("adit.encap.demo.mode: post")
+            .hasMessageContaining("adit.encap.demo.mode: put")
             .hasMessageContaining("adit.encap.demo.header.connection: connection")
             .hasMessageContaining("adit.encap.other.port: (none)")
             .hasMessageContaining("adit.encap.other.cluster: nowhere")

@@ -642,9 +642,6 @@ public final class ConfigBinder
         else if (cluster.type() != ClusterConfig.Type.STATIC)
             problems.add(clusterKey + ": " + clusterName + " (expected: a static cluster; the tunnels go to its endpoints)");
         EncapConfig.Mode mode = value(ConfigKeys.ENCAP_MODE, "encap", name, t -> choice(t, EncapConfig.Mode.class, "connect or post"));
-        if (mode == EncapConfig.Mode.POST && cluster != null && cluster.protocol() != UpstreamProtocol.H2)
-            problems.add(ConfigKeys.ENCAP_MODE.with("encap", name) + ": post (expected: connect, or an h2 cluster: " + clusterName
-                + " is http1, and POST tunnels are sent over HTTP/2 only)");
         String hostnameKey = ConfigKeys.ENCAP_HOSTNAME.with("encap", name);
         Optional<Template> hostname = get(hostnameKey, this::targetTemplate);
         if (hostname.isEmpty() && problems.size() == before)
