@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 
+import dev.adit.config.TunnelConfig;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
@@ -355,6 +356,25 @@ class Http1PostConnectionTest
             assertThatThrownBy(() -> proxy.done().get(10, SECONDS)).isInstanceOf(ExecutionException.class)
                 .hasCauseInstanceOf(SocketException.class).hasMessageContaining("reset");
             assertThat(awaitOutcome()).isEqualTo(TunnelFailure.DOWNSTREAM_RESET);
+        }
+    }
+
+    @Test
+    void aQuietTunnelEndsOnItsIdleTimeoutThroughTheEndPoint() throws Exception
+    {
+        // The socket's idle timeout is the tunnel's: the expiry must reach the tunnel through
+        // Http1PostConnection and the endpoint, and reset both sides.
+        try (FakeProxy proxy = new FakeProxy(FakeProxy.answerThenWait(ascii(CHUNKED_200))))
+        {
+            Tunnel tunnel = new Tunnel(TARGET, "test", TunnelConfig.DEFAULTS.withIdleTimeout(Duration.ofMillis(300)), harness.pool,
+                harness.scheduler, harness.events);
+            connect(proxy, TARGET, HttpFields.EMPTY, tunnel, RESPONSE_TIMEOUT).get(10, SECONDS);
+
+            try (Socket client = harness.attachClient(tunnel))
+            {
+                assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            }
+            assertThat(awaitOutcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
         }
     }
 
