@@ -85,7 +85,7 @@ public final class ConfigKeys
     public static final ConfigKey ENCAP_CLUSTER = key("adit.encap.<encap>.cluster", "name", "", "The static cluster tunnels go to: its `protocol` (`h2` pooled, `http1` one connection each) and `tls.*` say how. Required.");
     public static final ConfigKey ENCAP_HOSTNAME = key("adit.encap.<encap>.hostname", "template", "", "The CONNECT target (`:authority`), `host:port` with operators `%DOWNSTREAM_LOCAL_ADDRESS%`, `%DOWNSTREAM_LOCAL_PORT%`, `%DOWNSTREAM_REMOTE_ADDRESS%` (and `_WITHOUT_PORT`, `%DOWNSTREAM_REMOTE_PORT%`). Required.");
     public static final ConfigKey ENCAP_MODE = key("adit.encap.<encap>.mode", "connect or post", "connect", "`connect`: CONNECT requests; `post`: POST to `post-path` with the bytes as request and response bodies (Envoy's `use_post`), over HTTP/2, or over HTTP/1.1 with chunked bodies on http1 clusters.");
-    public static final ConfigKey ENCAP_POST_PATH = key("adit.encap.<encap>.post-path", "path", "/", "The `:path` of POST tunnels.");
+    public static final ConfigKey ENCAP_POST_PATH = key("adit.encap.<encap>.post-path", "path", "/", "The path POST tunnels ask for (`:path` over HTTP/2, the request target over HTTP/1.1).");
     public static final ConfigKey ENCAP_HEADER = key("adit.encap.<encap>.header.<header>", "template", "", "A header sent with every tunnel request, its value with the operators of `hostname`, commas and all (e.g. `adit.encap.client.header.baggage=k8s.namespace.name=demo,k8s.cluster.name=east`).");
     public static final ConfigKey ENCAP_FORWARDED = key("adit.encap.<encap>.forwarded", "boolean", "true", "Send `forwarded: for=\"<client ip:port>\"` (RFC 7239) with every tunnel request, as HBONE does.");
 
