@@ -19,7 +19,11 @@ http2
 http2c
 
 [lib]
-lib/adit/*.jar
+# Only Adit's own jar: this module runs ConnectPathHandler alone, and the WAR carries its
+# own copies of Adit and its libraries in WEB-INF/lib. The archive's other jars on the server
+# class path would reach every webapp parent-first where they are jakarta.* (Jetty's protected
+# classes): jakarta.annotation-api 2.1 would shadow ee11's 3.0.
+lib/adit/tunnel-servlet-*.jar
 
 [xml]
 etc/adit-connect-path.xml

@@ -32,9 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The sample WAR ({@code war-sample}) deployed as {@code webapps/ROOT.war} in a fresh base of
  * the real jetty-home, once in the ee10 environment and once in ee11
- * ({@code webapps/ROOT.properties}), with the {@code adit-connect-path} module installed by
- * copying its files and the tunnel-servlet jar into the base, Jetty started as its own
- * process. Clients nobody here wrote talk to it through Jetty's stock connector (HTTP/1.1 and
+ * ({@code webapps/ROOT.properties}), with the {@code adit-connect-path} module installed from
+ * Adit's jetty-base archive, Jetty started as its own process. Clients nobody here wrote talk to it through Jetty's stock connector (HTTP/1.1 and
  * h2c): curl for HTTP/1.1 CONNECT and POST, python3-h2 for plain and extended CONNECT and POST
  * over h2c; every payload is random and checked by digest against a local echo target.
  */
@@ -81,40 +80,19 @@ class WarDeploymentTest
 
     private static Path war()
     {
-        return existing(System.getProperty("test.adit.war", "../war-sample/target/adit-sample.war"));
-    }
-
-    private static Path existing(String file)
-    {
-        Path path = Path.of(file).toAbsolutePath().normalize();
+        Path path = Path.of(System.getProperty("test.adit.war", "../war-sample/target/adit-sample.war")).toAbsolutePath().normalize();
         if (!Files.exists(path))
             throw new IllegalStateException(path + " is missing: build with 'mvn verify' from the top");
         return path;
     }
 
     /**
-     * A base with {@code http,http2c,<environment>-deploy}, the connect-path module copied in
-     * and added, and the WAR as the root webapp. The module's files come from
-     * {@code jetty-module/src/main/jetty-base}, its jar ({@code dev.adit.handler.ConnectPathHandler})
-     * is the tunnel-servlet jar in {@code lib/adit/}.
+     * A base with {@code http,http2c,<environment>-deploy} and the {@code adit-connect-path}
+     * module, installed from Adit's archive as the README says, and the WAR as the root webapp.
      */
     private static JettyBase deploy(String environment, Path base) throws Exception
     {
-        JettyBase jetty = new JettyBase(Files.createDirectories(base));
-        Commands.Result added = jetty.run("--add-modules=http,http2c," + environment + "-deploy");
-        assertThat(added.exitCode()).as(added.output()).isZero();
-
-        Path files = existing(System.getProperty("test.adit.jetty.base.files", "../jetty-module/src/main/jetty-base"));
-        for (String file : List.of("modules/adit-connect-path.mod", "etc/adit-connect-path.xml"))
-        {
-            Files.createDirectories(base.resolve(file).getParent());
-            Files.copy(files.resolve(file), base.resolve(file));
-        }
-        Path jar = existing(System.getProperty("test.adit.servlet.jar", "../tunnel-servlet/target/tunnel-servlet-0.1.0-SNAPSHOT.jar"));
-        Files.copy(jar, Files.createDirectories(base.resolve("lib/adit")).resolve(jar.getFileName()));
-        Commands.Result connectPath = jetty.run("--add-modules=adit-connect-path");
-        assertThat(connectPath.exitCode()).as(connectPath.output()).isZero();
-
+        JettyBase jetty = JettyBase.install(base, "http,http2c," + environment + "-deploy,adit-connect-path");
         Path webapps = Files.createDirectories(base.resolve("webapps"));
         Files.copy(war(), webapps.resolve("ROOT.war"), StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(webapps.resolve("ROOT.properties"), "environment=" + environment + "\n");
