@@ -98,7 +98,8 @@ public class TunnelHandler extends Handler.Wrapper
     private final TunnelListener listener;
 
     /**
-     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param clusters the clusters routes name, started and stopped by their owner (see
+     *                 {@code dev.adit.embed.AditComponents}), not by this handler
      * @param upgrades the upgrades each listener enables, by connector name; connectors not
      *                 listed (a stock Jetty server's) enable plain CONNECT only
      */
@@ -111,7 +112,8 @@ public class TunnelHandler extends Handler.Wrapper
      * For servers whose connectors Adit did not name (jetty-home's are unnamed): the upgrades
      * are looked up by connector, once per tunnel request.
      *
-     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param clusters the clusters routes name, started and stopped by their owner, not by this
+     *                 handler: a servlet calls {@link #handle} on a handler it never starts
      * @param upgrades the upgrades a connector enables; null enables plain CONNECT only
      */
     public TunnelHandler(TunnelConfig config, List<RouteConfig> routes, Map<String, Cluster> clusters, Function<Connector, Set<String>> upgrades, TunnelListener listener)
@@ -127,7 +129,6 @@ public class TunnelHandler extends Handler.Wrapper
             if (route.action() != RouteConfig.Action.DENY && !clusters.containsKey(route.cluster()))
                 throw new IllegalArgumentException("route " + route.name() + " names cluster " + route.cluster() + ", which is not given");
         }
-        clusters.values().forEach(this::installBean);
     }
 
     @Override
