@@ -1,11 +1,14 @@
 package dev.adit.it;
 
-import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.adit.testing.Payloads;
@@ -197,6 +201,45 @@ class WarDeploymentTest
         assertThat(curl.output()).isEqualTo("200");
         assertThat(Files.readString(head)).containsIgnoringCase("transfer-encoding: chunked").doesNotContainIgnoringCase("content-length");
         assertThat(Payloads.sha256(Files.readAllBytes(echoed))).as(Payloads.seedNote()).isEqualTo(Payloads.sha256(payload));
+    }
+
+    /**
+     * Jetty's stock HTTP/1.1 parser eats CR and LF bytes right after a CONNECT's head; the
+     * {@code adit-connect-path} module puts Adit's connection factory on Jetty's connector, so
+     * they reach the target through the WAR too.
+     */
+    @ParameterizedTest(name = "{0}: HTTP/1.1 early data starting with CR LF reaches the target whole")
+    @ValueSource(strings = {"ee10", "ee11"})
+    void earlyDataStartingWithCrLfReachesTheTargetWhole(String environment) throws Exception
+    {
+        JettyBase.Server server = deployed(environment);
+        byte[] early = Payloads.random(64 * 1024);
+        early[0] = '\r';
+        early[1] = '\n';
+        early[2] = '\n';
+        byte[] head = ("CONNECT " + echo.authority() + " HTTP/1.1\r\nHost: " + echo.authority() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        int before = echo.accepted();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port("h2c")))
+        {
+            socket.setSoTimeout((int)CLIENT_TIMEOUT.toMillis());
+            OutputStream out = socket.getOutputStream();
+            // The head and the early data in one write: the parser sees them in one buffer.
+            byte[] both = new byte[head.length + early.length];
+            System.arraycopy(head, 0, both, 0, head.length);
+            System.arraycopy(early, 0, both, head.length, early.length);
+            out.write(both);
+            out.flush();
+            socket.shutdownOutput();
+
+            byte[] answer = socket.getInputStream().readAllBytes();
+            String text = new String(answer, StandardCharsets.ISO_8859_1);
+            assertThat(text).as(server.output()).startsWith("HTTP/1.1 200 ");
+            int body = text.indexOf("\r\n\r\n") + 4;
+            assertThat(Payloads.sha256(answer, body, answer.length - body)).as("the echo of the early data").isEqualTo(Payloads.sha256(early));
+        }
+        TcpTarget.Received received = echo.received(before).get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.count()).isEqualTo(early.length);
+        assertThat(received.sha256()).isEqualTo(Payloads.sha256(early));
     }
 
     @Test
