@@ -242,6 +242,34 @@ class WarDeploymentTest
         assertThat(received.sha256()).isEqualTo(Payloads.sha256(early));
     }
 
+    /**
+     * A base without jetty-home's HTTP/2 modules has no HTTP/2 classes on the server: the tunnel
+     * handler must touch them only for HTTP/2 requests, or an HTTP/1.1 CONNECT it refuses
+     * fails with a NoClassDefFoundError (500) instead of its status.
+     */
+    @Test
+    void withoutHttp2ModulesARefusedConnectGetsItsStatusAndTunnelsWork() throws Exception
+    {
+        Path base = bases.resolve("http-only");
+        JettyBase jetty = JettyBase.install(base, "http,ee10-deploy,adit-connect-path");
+        Path webapps = Files.createDirectories(base.resolve("webapps"));
+        Files.copy(war(), webapps.resolve("ROOT.war"), StandardCopyOption.REPLACE_EXISTING);
+        assertThat(base.resolve("lib/http2")).doesNotExist();
+
+        try (JettyBase.Server server = jetty.start("jetty.http.host=127.0.0.1", "jetty.http.port=0",
+            "-Dadit.policy.deny=" + echo.authority()).awaitStarted())
+        {
+            int port = server.port("http/1.1");
+            ProxyCurl.Fetch denied = ProxyCurl.fetch(port, "http://" + echo.authority() + "/", false);
+            assertThat(denied.connectStatus()).as(denied.describe() + "\nJetty:\n" + server.output()).isEqualTo(403);
+            assertThat(server.output()).doesNotContain("NoClassDefFoundError");
+
+            ProxyCurl.Fetch fetch = ProxyCurl.fetch(port, "http://127.0.0.1:" + web.getAddress().getPort() + "/", false);
+            assertThat(fetch.connectStatus()).as(fetch.describe() + "\nJetty:\n" + server.output()).isEqualTo(200);
+            assertThat(fetch.bodySha256()).as(fetch.describe()).isEqualTo(Payloads.sha256(download));
+        }
+    }
+
     @Test
     void aBadValueFailsTheDeploymentNamingTheKeyInJettysLog() throws Exception
     {
