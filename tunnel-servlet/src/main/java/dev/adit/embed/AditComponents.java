@@ -40,7 +40,7 @@ import org.eclipse.jetty.util.component.Container;
  * server ({@link #install}), or a servlet's service, whose life is the webapp's
  * ({@link #build}). The handler starts nothing of them: the caller puts {@link #handler()} in
  * the server's handler tree, or calls its {@code handle} directly. Threads, scheduler and
- * buffers are the server's.</p>
+ * buffers are the server's (outside Jetty, the client connector's own).</p>
  */
 public final class AditComponents
 {
