@@ -53,6 +53,36 @@ final class JettyBase
         return command;
     }
 
+    /**
+     * A jetty-base set up as the README says, for the Jetty module and the WAR alike: Adit's
+     * archive ({@code adit-jetty-base.tar.gz}, system property {@code test.adit.jetty.base.archive})
+     * unpacked into {@code base}, then {@code start.jar --add-modules=modules} there.
+     *
+     * @param modules jetty-home's and Adit's modules, comma-separated (e.g. {@code http,http2c,adit})
+     */
+    static JettyBase install(Path base, String modules) throws IOException, InterruptedException
+    {
+        Path archive = Path.of(System.getProperty("test.adit.jetty.base.archive", "../jetty-module/target/adit-jetty-base.tar.gz"))
+            .toAbsolutePath().normalize();
+        if (!Files.isRegularFile(archive))
+            throw new IllegalStateException(archive + " is missing: build with 'mvn verify' from the top, which packages jetty-module first");
+        Files.createDirectories(base);
+        Commands.Result unpacked = Commands.run(TIMEOUT, List.of("tar", "-xzf", archive.toString(), "-C", base.toString()));
+        if (unpacked.exitCode() != 0)
+            throw new IllegalStateException("tar -xzf " + archive + " failed:\n" + unpacked.output());
+        JettyBase jetty = new JettyBase(base);
+        List<String> arguments = new ArrayList<>(List.of("--add-modules=" + modules));
+        // start.jar copies the http2-client module's jars (the adit module needs them) from the
+        // build's local repository instead of downloading them.
+        String localRepository = System.getProperty("test.adit.maven.local.repo");
+        if (localRepository != null)
+            arguments.add("maven.local.repo=" + localRepository);
+        Commands.Result added = jetty.run(arguments.toArray(String[]::new));
+        if (added.exitCode() != 0)
+            throw new IllegalStateException("start.jar " + arguments + " exited with " + added.exitCode() + ":\n" + added.output());
+        return jetty;
+    }
+
     /** Runs {@code start.jar} with {@code arguments} (e.g. {@code --add-modules=http}) and waits for it to exit. */
     Commands.Result run(String... arguments) throws IOException, InterruptedException
     {

@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -75,7 +74,7 @@ class JettyModuleTest
         web.start();
         echo = new TcpTarget(TcpTarget.echo());
 
-        JettyBase jetty = install(plainBase, "http,http2c,ee10-deploy,adit");
+        JettyBase jetty = JettyBase.install(plainBase, "http,http2c,ee10-deploy,adit");
         Path hello = Files.createDirectories(plainBase.resolve("webapps/hello"));
         Files.writeString(hello.resolve("index.html"), PAGE);
         plain = jetty.start("jetty.http.host=127.0.0.1", "jetty.http.port=0").awaitStarted();
@@ -90,23 +89,6 @@ class JettyModuleTest
             echo.close();
         if (web != null)
             web.stop(0);
-    }
-
-    /** Unpacks Adit's archive into {@code base} and runs {@code start.jar --add-modules=modules} there. */
-    private static JettyBase install(Path base, String modules) throws IOException, InterruptedException
-    {
-        Path archive = Path.of(System.getProperty("test.adit.jetty.base.archive", "../jetty-module/target/adit-jetty-base.tar.gz"));
-        assertThat(archive).as("build with 'mvn verify' from the top, which packages jetty-module first").isRegularFile();
-        Commands.Result unpacked = Commands.run(TIMEOUT, List.of("tar", "-xzf", archive.toAbsolutePath().toString(), "-C", base.toString()));
-        assertThat(unpacked.exitCode()).as(unpacked.output()).isZero();
-        JettyBase jetty = new JettyBase(base);
-        List<String> arguments = new ArrayList<>(List.of("--add-modules=" + modules));
-        String localRepository = System.getProperty("test.adit.maven.local.repo");
-        if (localRepository != null)
-            arguments.add("maven.local.repo=" + localRepository);
-        Commands.Result added = jetty.run(arguments.toArray(String[]::new));
-        assertThat(added.exitCode()).as(added.output()).isZero();
-        return jetty;
     }
 
     private static String bulkUrl()
@@ -194,7 +176,7 @@ class JettyModuleTest
             "-genkeypair", "-alias", "jetty", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=adit-module-test", "-validity", "2",
             "-keystore", keyStore.toString(), "-storetype", "PKCS12", "-storepass", "changeit", "-keypass", "changeit"));
         assertThat(keytool.exitCode()).as(keytool.output()).isZero();
-        JettyBase jetty = install(base, "ssl,https,http2,adit");
+        JettyBase jetty = JettyBase.install(base, "ssl,https,http2,adit");
 
         try (JettyBase.Server server = jetty.start("jetty.ssl.host=127.0.0.1", "jetty.ssl.port=0",
             "jetty.sslContext.keyStorePath=" + keyStore, "jetty.sslContext.keyStorePassword=changeit").awaitStarted())
@@ -244,7 +226,7 @@ class JettyModuleTest
     @Test
     void anInvalidValueInEtcAditPropertiesStopsTheStartNamingTheKey(@TempDir Path base) throws Exception
     {
-        JettyBase jetty = install(base, "http,adit");
+        JettyBase jetty = JettyBase.install(base, "http,adit");
         Files.writeString(base.resolve("etc/adit.properties"), "adit.tunnel.idle-timeout=banana\n");
 
         try (JettyBase.Server server = jetty.start("jetty.http.host=127.0.0.1", "jetty.http.port=0"))
@@ -259,7 +241,7 @@ class JettyModuleTest
     @Test
     void onEveryInterfaceTheDefaultConfigurationIsAnOpenProxyAndDoesNotStart(@TempDir Path base) throws Exception
     {
-        JettyBase jetty = install(base, "http,adit");
+        JettyBase jetty = JettyBase.install(base, "http,adit");
 
         // jetty.http.host unset: every interface. Refused while the XML runs, before any bind.
         try (JettyBase.Server server = jetty.start("jetty.http.port=0"))
@@ -274,7 +256,7 @@ class JettyModuleTest
     @Test
     void theFileNamedByJettyAditConfigIsReadAndMustExist(@TempDir Path base) throws Exception
     {
-        JettyBase jetty = install(base, "http,adit");
+        JettyBase jetty = JettyBase.install(base, "http,adit");
         Path file = Files.writeString(base.resolve("elsewhere.properties"), "adit.policy.deny=" + echo.authority() + "\n");
 
         try (JettyBase.Server server = jetty.start("jetty.http.host=127.0.0.1", "jetty.http.port=0", "jetty.adit.config=" + file).awaitStarted())
@@ -298,7 +280,7 @@ class JettyModuleTest
     @Test
     void theEncapModuleCarriesPlainTcpThroughAnH2cTunnelByteExact(@TempDir Path base) throws Exception
     {
-        JettyBase jetty = install(base, "http,http2c,adit,adit-encap");
+        JettyBase jetty = JettyBase.install(base, "http,http2c,adit,adit-encap");
         int httpPort = freePort();
         int encapPort = freePort();
         Files.writeString(base.resolve("etc/adit.properties"), String.join("\n",

@@ -1,11 +1,14 @@
 package dev.adit.it;
 
-import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.adit.testing.Payloads;
@@ -32,9 +36,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The sample WAR ({@code war-sample}) deployed as {@code webapps/ROOT.war} in a fresh base of
  * the real jetty-home, once in the ee10 environment and once in ee11
- * ({@code webapps/ROOT.properties}), with the {@code adit-connect-path} module installed by
- * copying its files and the tunnel-servlet jar into the base, Jetty started as its own
- * process. Clients nobody here wrote talk to it through Jetty's stock connector (HTTP/1.1 and
+ * ({@code webapps/ROOT.properties}), with the {@code adit-connect-path} module installed from
+ * Adit's jetty-base archive, Jetty started as its own process. Clients nobody here wrote talk to it through Jetty's stock connector (HTTP/1.1 and
  * h2c): curl for HTTP/1.1 CONNECT and POST, python3-h2 for plain and extended CONNECT and POST
  * over h2c; every payload is random and checked by digest against a local echo target.
  */
@@ -81,40 +84,19 @@ class WarDeploymentTest
 
     private static Path war()
     {
-        return existing(System.getProperty("test.adit.war", "../war-sample/target/adit-sample.war"));
-    }
-
-    private static Path existing(String file)
-    {
-        Path path = Path.of(file).toAbsolutePath().normalize();
+        Path path = Path.of(System.getProperty("test.adit.war", "../war-sample/target/adit-sample.war")).toAbsolutePath().normalize();
         if (!Files.exists(path))
             throw new IllegalStateException(path + " is missing: build with 'mvn verify' from the top");
         return path;
     }
 
     /**
-     * A base with {@code http,http2c,<environment>-deploy}, the connect-path module copied in
-     * and added, and the WAR as the root webapp. The module's files come from
-     * {@code jetty-module/src/main/jetty-base}, its jar ({@code dev.adit.handler.ConnectPathHandler})
-     * is the tunnel-servlet jar in {@code lib/adit/}.
+     * A base with {@code http,http2c,<environment>-deploy} and the {@code adit-connect-path}
+     * module, installed from Adit's archive as the README says, and the WAR as the root webapp.
      */
     private static JettyBase deploy(String environment, Path base) throws Exception
     {
-        JettyBase jetty = new JettyBase(Files.createDirectories(base));
-        Commands.Result added = jetty.run("--add-modules=http,http2c," + environment + "-deploy");
-        assertThat(added.exitCode()).as(added.output()).isZero();
-
-        Path files = existing(System.getProperty("test.adit.jetty.base.files", "../jetty-module/src/main/jetty-base"));
-        for (String file : List.of("modules/adit-connect-path.mod", "etc/adit-connect-path.xml"))
-        {
-            Files.createDirectories(base.resolve(file).getParent());
-            Files.copy(files.resolve(file), base.resolve(file));
-        }
-        Path jar = existing(System.getProperty("test.adit.servlet.jar", "../tunnel-servlet/target/tunnel-servlet-0.1.0-SNAPSHOT.jar"));
-        Files.copy(jar, Files.createDirectories(base.resolve("lib/adit")).resolve(jar.getFileName()));
-        Commands.Result connectPath = jetty.run("--add-modules=adit-connect-path");
-        assertThat(connectPath.exitCode()).as(connectPath.output()).isZero();
-
+        JettyBase jetty = JettyBase.install(base, "http,http2c," + environment + "-deploy,adit-connect-path");
         Path webapps = Files.createDirectories(base.resolve("webapps"));
         Files.copy(war(), webapps.resolve("ROOT.war"), StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(webapps.resolve("ROOT.properties"), "environment=" + environment + "\n");
@@ -219,6 +201,73 @@ class WarDeploymentTest
         assertThat(curl.output()).isEqualTo("200");
         assertThat(Files.readString(head)).containsIgnoringCase("transfer-encoding: chunked").doesNotContainIgnoringCase("content-length");
         assertThat(Payloads.sha256(Files.readAllBytes(echoed))).as(Payloads.seedNote()).isEqualTo(Payloads.sha256(payload));
+    }
+
+    /**
+     * Jetty's stock HTTP/1.1 parser eats CR and LF bytes right after a CONNECT's head; the
+     * {@code adit-connect-path} module puts Adit's connection factory on Jetty's connector, so
+     * they reach the target through the WAR too.
+     */
+    @ParameterizedTest(name = "{0}: HTTP/1.1 early data starting with CR LF reaches the target whole")
+    @ValueSource(strings = {"ee10", "ee11"})
+    void earlyDataStartingWithCrLfReachesTheTargetWhole(String environment) throws Exception
+    {
+        JettyBase.Server server = deployed(environment);
+        byte[] early = Payloads.random(64 * 1024);
+        early[0] = '\r';
+        early[1] = '\n';
+        early[2] = '\n';
+        byte[] head = ("CONNECT " + echo.authority() + " HTTP/1.1\r\nHost: " + echo.authority() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        int before = echo.accepted();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port("h2c")))
+        {
+            socket.setSoTimeout((int)CLIENT_TIMEOUT.toMillis());
+            OutputStream out = socket.getOutputStream();
+            // The head and the early data in one write: the parser sees them in one buffer.
+            byte[] both = new byte[head.length + early.length];
+            System.arraycopy(head, 0, both, 0, head.length);
+            System.arraycopy(early, 0, both, head.length, early.length);
+            out.write(both);
+            out.flush();
+            socket.shutdownOutput();
+
+            byte[] answer = socket.getInputStream().readAllBytes();
+            String text = new String(answer, StandardCharsets.ISO_8859_1);
+            assertThat(text).as(server.output()).startsWith("HTTP/1.1 200 ");
+            int body = text.indexOf("\r\n\r\n") + 4;
+            assertThat(Payloads.sha256(answer, body, answer.length - body)).as("the echo of the early data").isEqualTo(Payloads.sha256(early));
+        }
+        TcpTarget.Received received = echo.received(before).get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.count()).isEqualTo(early.length);
+        assertThat(received.sha256()).isEqualTo(Payloads.sha256(early));
+    }
+
+    /**
+     * A base without jetty-home's HTTP/2 modules has no HTTP/2 classes on the server: the tunnel
+     * handler must touch them only for HTTP/2 requests, or an HTTP/1.1 CONNECT it refuses
+     * fails with a NoClassDefFoundError (500) instead of its status.
+     */
+    @Test
+    void withoutHttp2ModulesARefusedConnectGetsItsStatusAndTunnelsWork() throws Exception
+    {
+        Path base = bases.resolve("http-only");
+        JettyBase jetty = JettyBase.install(base, "http,ee10-deploy,adit-connect-path");
+        Path webapps = Files.createDirectories(base.resolve("webapps"));
+        Files.copy(war(), webapps.resolve("ROOT.war"), StandardCopyOption.REPLACE_EXISTING);
+        assertThat(base.resolve("lib/http2")).doesNotExist();
+
+        try (JettyBase.Server server = jetty.start("jetty.http.host=127.0.0.1", "jetty.http.port=0",
+            "-Dadit.policy.deny=" + echo.authority()).awaitStarted())
+        {
+            int port = server.port("http/1.1");
+            ProxyCurl.Fetch denied = ProxyCurl.fetch(port, "http://" + echo.authority() + "/", false);
+            assertThat(denied.connectStatus()).as(denied.describe() + "\nJetty:\n" + server.output()).isEqualTo(403);
+            assertThat(server.output()).doesNotContain("NoClassDefFoundError");
+
+            ProxyCurl.Fetch fetch = ProxyCurl.fetch(port, "http://127.0.0.1:" + web.getAddress().getPort() + "/", false);
+            assertThat(fetch.connectStatus()).as(fetch.describe() + "\nJetty:\n" + server.output()).isEqualTo(200);
+            assertThat(fetch.bodySha256()).as(fetch.describe()).isEqualTo(Payloads.sha256(download));
+        }
     }
 
     @Test

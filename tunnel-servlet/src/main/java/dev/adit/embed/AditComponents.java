@@ -24,39 +24,46 @@ import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.component.Container;
 
 /**
  * Adit inside a Jetty {@link Server}, whoever built the server: the upstream side (one
  * {@link ClientConnector} for every TCP dial, and an {@link HTTP2Client} when a static h2
  * cluster needs one), the {@link Cluster}s, the {@link TunnelHandler} and the encapsulating
  * connectors, all built from one {@link AditConfig}. {@link AditServer} builds a server around
- * them; the Jetty module ({@link AditJettyModule}) adds them to the server jetty-home configured.
- * One place, so that both run the same Adit.
+ * them; the Jetty module ({@link AditJettyModule}) adds them to the server jetty-home configured;
+ * the servlet ({@code dev.adit.servlet.AditServlet}) keeps them in a service of its own. One
+ * place, so that all three run the same Adit.
  *
- * <p>Life cycle: {@link #install} adds the upstream side to the server as beans and the clusters
- * are the handler's beans, so everything starts and stops with the server once the caller has
- * put {@link #handler()} in the server's handler tree. Threads, scheduler and buffers are the
- * server's.</p>
+ * <p>Life cycle: the upstream side and the clusters are beans of an owner, in that order (a
+ * cluster may open connections when it starts), so that they start and stop with it: the
+ * server ({@link #install}), or a servlet's service, whose life is the webapp's
+ * ({@link #build}). The handler starts nothing of them: the caller puts {@link #handler()} in
+ * the server's handler tree, or calls its {@code handle} directly. Threads, scheduler and
+ * buffers are the server's (outside Jetty, the client connector's own).</p>
  */
 public final class AditComponents
 {
     private final AditConfig config;
+    private final ClientConnector clientConnector;
     private final TunnelListener listener;
     private final Map<String, Cluster> clusters;
     private final TunnelHandler handler;
 
-    private AditComponents(AditConfig config, TunnelListener listener, Map<String, Cluster> clusters, TunnelHandler handler)
+    private AditComponents(AditConfig config, ClientConnector clientConnector, TunnelListener listener, Map<String, Cluster> clusters,
+                           TunnelHandler handler)
     {
         this.config = config;
+        this.clientConnector = clientConnector;
         this.listener = listener;
         this.clusters = Map.copyOf(clusters);
         this.handler = handler;
     }
 
     /**
-     * Builds Adit's parts for {@code server} and adds the upstream side to it as beans. The
-     * handler is not put in the server's handler tree: that is the caller's choice (in front of
-     * everything, or {@code Server.insertHandler} ahead of existing contexts).
+     * Builds Adit's parts for {@code server} and adds the upstream side and the clusters to it
+     * as beans. The handler is not put in the server's handler tree: that is the caller's
+     * choice (in front of everything, or {@code Server.insertHandler} ahead of existing contexts).
      *
      * @param listener       hears of every tunnel after the access log, when that is enabled
      * @param accessLogLines where the access log's lines go; null for the SLF4J logger
@@ -66,11 +73,32 @@ public final class AditComponents
     public static AditComponents install(Server server, AditConfig config, TunnelListener listener, Consumer<String> accessLogLines,
                                          Function<Connector, Set<String>> upgrades)
     {
+        return build(server, Objects.requireNonNull(server), config, listener, accessLogLines, upgrades);
+    }
+
+    /**
+     * Builds Adit's parts as beans of {@code owner}, which starts and stops them: for a part of a
+     * server that comes and goes without it, such as a webapp's servlet.
+     *
+     * @param server         the server whose threads, scheduler and buffers the upstream side
+     *                       shares; null outside Jetty, where the client connector makes its own
+     *                       when it starts
+     * @param listener       hears of every tunnel after the access log, when that is enabled
+     * @param accessLogLines where the access log's lines go; null for the SLF4J logger
+     *                       {@value AccessLog#LOGGER_NAME}
+     * @param upgrades       the upgrades each connector enables (see {@link TunnelHandler})
+     */
+    public static AditComponents build(Container owner, Server server, AditConfig config, TunnelListener listener, Consumer<String> accessLogLines,
+                                       Function<Connector, Set<String>> upgrades)
+    {
         Objects.requireNonNull(config);
         ClientConnector clientConnector = new ClientConnector();
-        clientConnector.setExecutor(server.getThreadPool());
-        clientConnector.setScheduler(server.getScheduler());
-        clientConnector.setByteBufferPool(server.getByteBufferPool());
+        if (server != null)
+        {
+            clientConnector.setExecutor(server.getThreadPool());
+            clientConnector.setScheduler(server.getScheduler());
+            clientConnector.setByteBufferPool(server.getByteBufferPool());
+        }
         clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
         DestinationPolicy policy = DestinationPolicy.of(config.policy());
         // The client connector's connect timeout is one bound for all; each dial enforces its
@@ -78,7 +106,7 @@ public final class AditComponents
         Duration connectTimeout = config.clusters().values().stream().map(ClusterConfig::connectTimeout)
             .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
         TcpUpstream upstream = new TcpUpstream(clientConnector, policy, connectTimeout);
-        server.addBean(upstream);
+        owner.addBean(upstream);
         HTTP2Client http2 = null;
         if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
         {
@@ -88,14 +116,18 @@ public final class AditComponents
             // Explicit: 0 would give tunnel streams the connector's idle timeout. The tunnel's
             // own idle timeout takes over once a stream carries a tunnel.
             http2.setStreamIdleTimeout(config.http2().streamIdleTimeout().toMillis());
-            server.addBean(http2);
+            owner.addBean(http2);
         }
         Map<String, Cluster> clusters = new HashMap<>();
         for (ClusterConfig cluster : config.clusters().values())
-            clusters.put(cluster.name(), new Cluster(cluster, upstream, policy, http2));
+        {
+            Cluster c = new Cluster(cluster, upstream, policy, http2);
+            clusters.put(cluster.name(), c);
+            owner.addBean(c);
+        }
         TunnelListener tunnelListener = tunnelListener(config, listener, accessLogLines);
         TunnelHandler handler = new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, tunnelListener);
-        return new AditComponents(config, tunnelListener, clusters, handler);
+        return new AditComponents(config, clientConnector, tunnelListener, clusters, handler);
     }
 
     /**
@@ -114,6 +146,27 @@ public final class AditComponents
     public TunnelHandler handler()
     {
         return handler;
+    }
+
+    /** @return the cluster named {@code name}, or null */
+    public Cluster cluster(String name)
+    {
+        return clusters.get(name);
+    }
+
+    /**
+     * @return the connector of every dial; once started, its scheduler and buffer pool are
+     *         those of tunnels made outside the handler (a servlet's POST tunnels)
+     */
+    public ClientConnector clientConnector()
+    {
+        return clientConnector;
+    }
+
+    /** @return what hears of every tunnel: the access log when enabled, then the listener given */
+    public TunnelListener tunnelListener()
+    {
+        return listener;
     }
 
     /**

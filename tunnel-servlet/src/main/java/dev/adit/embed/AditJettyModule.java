@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -20,14 +18,8 @@ import dev.adit.config.mp.ConfigKey;
 import dev.adit.config.mp.ConfigKeys;
 import dev.adit.core.TunnelListener;
 import dev.adit.handler.TunnelHandler;
-import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
-import org.eclipse.jetty.server.AbstractConnector;
-import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Connector;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnector;
-import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.annotation.Name;
@@ -53,19 +45,10 @@ import org.slf4j.LoggerFactory;
  * The upgrades of {@code adit.https.upgrades} apply to connectors with TLS, those of
  * {@code adit.http.upgrades} to the others (jetty-home's connectors have no names to go by).
  * When the server starts (after every module's XML, before any connector starts) every
- * connector is adapted for tunnels:</p>
- * <ul>
- *   <li>a stock {@link HttpConnectionFactory} becomes a {@link TunnelHttpConnectionFactory} with
- *       the same {@link HttpConfiguration} and settings, so that HTTP/1.1 early data starting with
- *       CR or LF reaches the tunnel whole;</li>
- *   <li>a stock {@link SslConnectionFactory} becomes a {@link DrainFirstSslConnectionFactory}
- *       with the same TLS context and settings, so that a client's last TLS records are not
- *       dropped when its FIN follows them after a half-close;</li>
- *   <li>a stock {@link SecureRequestCustomizer} becomes a {@link ConnectSecureRequestCustomizer}:
- *       a CONNECT's host is its target, not a name of this server's certificate;</li>
- *   <li>HTTP/2 factories with no stream idle timeout get {@code adit.h2.stream-idle-timeout}:
- *       Jetty has no property for it, and 0 would give streams the connector's idle timeout.</li>
- * </ul>
+ * connector is adapted for tunnels by a {@link TunnelConnectors} bean, HTTP/2 stream idle
+ * timeouts from {@code adit.h2.stream-idle-timeout}; the {@code adit-connect-path} module of
+ * the WAR form adapts them the same way.</p>
+ *
  * <p>It also refuses to start an open proxy: when the configuration serves every destination
  * to anyone ({@link ConfigBinder#isOpenProxy}), every HTTP connector must be bound to
  * loopback, unless {@code adit.policy.allow-open-proxy=true}. This is checked when the XML
@@ -125,6 +108,8 @@ public class AditJettyModule extends ContainerLifeCycle
         // before anything binds; doStart() checks again for connectors added later.
         checkOpenProxy();
         this.components = AditComponents.install(server, config, TunnelListener.NOOP, null, upgrades);
+        // Started with this bean, after the checks of doStart().
+        installBean(new TunnelConnectors(server, config.http2().streamIdleTimeout().toMillis()));
         LOG.info("Adit: configuration {}", describe(file));
     }
 
@@ -200,11 +185,6 @@ public class AditJettyModule extends ContainerLifeCycle
         if (!config.encaps().isEmpty() && !encapConnectorsAdded)
             LOG.warn("Adit: {} is set, but the adit-encap module is not enabled: no encapsulating listener", ConfigKeys.ENCAPS.name());
         checkOpenProxy();
-        for (Connector connector : server.getConnectors())
-        {
-            if (connector instanceof AbstractConnector c && !c.isRunning())
-                adapt(c);
-        }
         super.doStart();
     }
 
@@ -237,68 +217,5 @@ public class AditJettyModule extends ContainerLifeCycle
     private static boolean servesHttp(Connector connector)
     {
         return connector.getProtocols().stream().anyMatch(p -> p.equalsIgnoreCase("http/1.1") || p.equalsIgnoreCase("h2") || p.equalsIgnoreCase("h2c"));
-    }
-
-    private void adapt(AbstractConnector connector)
-    {
-        List<ConnectionFactory> factories = new ArrayList<>(connector.getConnectionFactories());
-        boolean replaced = false;
-        Set<HttpConfiguration> configurations = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (int i = 0; i < factories.size(); i++)
-        {
-            ConnectionFactory factory = factories.get(i);
-            if (factory instanceof HttpConfiguration.ConnectionFactory http)
-                configurations.add(http.getHttpConfiguration());
-            if (factory.getClass() == HttpConnectionFactory.class)
-            {
-                factories.set(i, tunnelHttp((HttpConnectionFactory)factory));
-                replaced = true;
-            }
-            else if (factory.getClass() == SslConnectionFactory.class)
-            {
-                factories.set(i, DrainFirstSslConnectionFactory.copyOf((SslConnectionFactory)factory));
-                replaced = true;
-            }
-            else if (factory.getProtocol().equalsIgnoreCase("h2") || factory.getProtocol().equalsIgnoreCase("h2c"))
-            {
-                Http2.streamIdleTimeout(factory, config.http2().streamIdleTimeout().toMillis());
-            }
-        }
-        if (replaced)
-        {
-            // Same factories in the same order (ALPN and the h2c upgrade look them up by
-            // protocol), only the HTTP/1.1 and TLS ones swapped; setting them anew resets the default.
-            String defaultProtocol = connector.getDefaultProtocol();
-            connector.setConnectionFactories(factories);
-            connector.setDefaultProtocol(defaultProtocol);
-        }
-        for (HttpConfiguration configuration : configurations)
-        {
-            List<HttpConfiguration.Customizer> customizers = new ArrayList<>(configuration.getCustomizers());
-            customizers.replaceAll(c -> c.getClass() == SecureRequestCustomizer.class ? new ConnectSecureRequestCustomizer((SecureRequestCustomizer)c) : c);
-            configuration.setCustomizers(customizers);
-        }
-    }
-
-    private static TunnelHttpConnectionFactory tunnelHttp(HttpConnectionFactory stock)
-    {
-        TunnelHttpConnectionFactory factory = new TunnelHttpConnectionFactory(stock.getHttpConfiguration());
-        factory.setTransferEncodingChunkMaxLength(stock.getTransferEncodingChunkMaxLength());
-        factory.setInputBufferSize(stock.getInputBufferSize());
-        stock.getEventListeners().forEach(factory::addEventListener);
-        return factory;
-    }
-
-    /**
-     * HTTP/2 server classes, apart: jetty-home puts them on the class path only with the
-     * {@code http2} or {@code http2c} module, and only then is there an h2 factory to touch.
-     */
-    private static final class Http2
-    {
-        private static void streamIdleTimeout(ConnectionFactory factory, long millis)
-        {
-            if (factory instanceof AbstractHTTP2ServerConnectionFactory h2 && h2.getStreamIdleTimeout() == 0)
-                h2.setStreamIdleTimeout(millis);
-        }
     }
 }

@@ -13,7 +13,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * Jetty's {@link SslConnectionFactory}, making {@link DrainFirstSslConnection}s: Jetty 12.1.12's
  * own connection can drop a client's last TLS records when the client's FIN comes in the same
  * read as them after the tunnel half-closed towards the client. Adit's TLS listeners use it,
- * and the Jetty module puts it in place of the stock factory on jetty-home's TLS connectors.
+ * and both Jetty modules ({@link TunnelConnectors}) put it in place of the stock factory on
+ * jetty-home's TLS connectors.
  */
 public class DrainFirstSslConnectionFactory extends SslConnectionFactory
 {

@@ -40,8 +40,9 @@ import org.eclipse.jetty.util.annotation.Name;
  *
  * <p>This relies on {@link HttpConnection}, which is public but in a package Jetty does not
  * export to JPMS modules: Adit runs on the class path. Adit's own listeners ({@link AditServer})
- * use this factory, and the Jetty module ({@link AditJettyModule}) puts it in place of the stock
- * one on jetty-home's connectors; any other Jetty connector keeps the loss.</p>
+ * use this factory, and both Jetty modules ({@code adit} and {@code adit-connect-path}, through
+ * {@link TunnelConnectors}) put it in place of the stock one on jetty-home's connectors; any
+ * other Jetty connector keeps the loss.</p>
  */
 public class TunnelHttpConnectionFactory extends HttpConnectionFactory
 {

@@ -35,7 +35,6 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MimeTypes;
-import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Connector;
@@ -80,6 +79,10 @@ import org.slf4j.LoggerFactory;
  * CONNECT that no route takes gets 404, as in Envoy. The handler must sit in front of every
  * context: an HTTP/2 CONNECT has no path and would not reach one.</p>
  *
+ * <p>HTTP/2-only code ({@link Http2Streams}, {@link Http2StreamAborter}) is called for HTTP/2
+ * requests only, so that a server without jetty-home's HTTP/2 modules, whose class path has no
+ * HTTP/2 classes, still serves HTTP/1.1 tunnels and refusals.</p>
+ *
  * <p>Contract: for a request it takes, {@link #handle} returns true and completes the callback
  * exactly once, asynchronously for terminate and proxy.</p>
  */
@@ -98,7 +101,8 @@ public class TunnelHandler extends Handler.Wrapper
     private final TunnelListener listener;
 
     /**
-     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param clusters the clusters routes name, started and stopped by their owner (see
+     *                 {@code dev.adit.embed.AditComponents}), not by this handler
      * @param upgrades the upgrades each listener enables, by connector name; connectors not
      *                 listed (a stock Jetty server's) enable plain CONNECT only
      */
@@ -111,7 +115,8 @@ public class TunnelHandler extends Handler.Wrapper
      * For servers whose connectors Adit did not name (jetty-home's are unnamed): the upgrades
      * are looked up by connector, once per tunnel request.
      *
-     * @param clusters the clusters routes name, started and stopped with this handler
+     * @param clusters the clusters routes name, started and stopped by their owner, not by this
+     *                 handler: a servlet calls {@link #handle} on a handler it never starts
      * @param upgrades the upgrades a connector enables; null enables plain CONNECT only
      */
     public TunnelHandler(TunnelConfig config, List<RouteConfig> routes, Map<String, Cluster> clusters, Function<Connector, Set<String>> upgrades, TunnelListener listener)
@@ -127,7 +132,6 @@ public class TunnelHandler extends Handler.Wrapper
             if (route.action() != RouteConfig.Action.DENY && !clusters.containsKey(route.cluster()))
                 throw new IllegalArgumentException("route " + route.name() + " names cluster " + route.cluster() + ", which is not given");
         }
-        clusters.values().forEach(this::installBean);
     }
 
     @Override
@@ -366,7 +370,7 @@ public class TunnelHandler extends Handler.Wrapper
         response.write(true, null, Callback.from(() ->
         {
             callback.succeeded();
-            if (!http1)
+            if (request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_2)
                 endIfStreamAlreadyReset(tunnel, downstream);
         }, x ->
         {
@@ -379,11 +383,11 @@ public class TunnelHandler extends Handler.Wrapper
     /**
      * A client may reset its stream while the 200 is on its way; Jetty then skips the upgrade
      * (or the reset reaches no endpoint yet), and the tunnel would wait for its idle timeout
-     * with the target connected. End it now.
+     * with the target connected. End it now. HTTP/2 only ({@link Http2Streams}).
      */
     private static void endIfStreamAlreadyReset(Tunnel tunnel, EndPoint downstream)
     {
-        if (downstream.getTransport() instanceof Stream stream && (stream.isReset() || stream.isClosed()))
+        if (Http2Streams.isResetOrClosed(downstream))
         {
             EofException reset = new EofException("client reset the stream as the tunnel opened");
             // Whichever applies: not started yet (then it never will), or already open.
@@ -419,24 +423,15 @@ public class TunnelHandler extends Handler.Wrapper
     /**
      * Jetty 12.1.12 drops an HTTP/2 CONNECT stream answered with a non-2xx without releasing
      * the DATA frames the client sent with it (early data): their network buffers would leak.
-     * Read and release them once the answer is out.
+     * Read and release them once the answer is out ({@link Http2Streams}, for HTTP/2 only: a
+     * server without jetty-home's HTTP/2 modules has no HTTP/2 classes to touch).
      */
     private static Callback releasingRefusedData(Request request, Callback callback)
     {
         TunnelSupport tunnelSupport = HttpMethod.CONNECT.is(request.getMethod()) ? request.getTunnelSupport() : null;
-        if (tunnelSupport == null || !(tunnelSupport.getEndPoint().getTransport() instanceof Stream stream))
+        if (tunnelSupport == null || request.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_2)
             return callback;
-        return Callback.from(callback, () -> releaseQueuedData(stream));
-    }
-
-    private static void releaseQueuedData(Stream stream)
-    {
-        for (Stream.Data data = stream.readData(); data != null; data = stream.readData())
-        {
-            data.release();
-            if (data.frame().isEndStream())
-                break;
-        }
+        return Http2Streams.releasingQueuedData(tunnelSupport.getEndPoint(), callback);
     }
 
     private static boolean isHttp1(Request request)

@@ -1,33 +1,28 @@
 package dev.adit.servlet;
 
 import java.net.SocketAddress;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 
 import dev.adit.config.AditConfig;
-import dev.adit.config.ClusterConfig;
-import dev.adit.config.UpstreamProtocol;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelListener;
+import dev.adit.embed.AditComponents;
 import dev.adit.handler.IdentityCheck;
 import dev.adit.handler.Router;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
-import dev.adit.policy.DestinationPolicy;
 import dev.adit.upstream.Cluster;
-import dev.adit.upstream.TcpUpstream;
-import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.util.component.ContainerLifeCycle;
 
 /**
- * Adit's tunnel machinery for one servlet: the upstream side (client connector, TCP and
- * HTTP/2 clients, clusters), the routes, and the access log, built from an {@link AditConfig}
- * as {@code dev.adit.embed.AditServer} builds them for a whole server, minus the listeners.
+ * Adit's tunnel machinery for one servlet: the upstream side, clusters, handler and access log
+ * that {@link AditComponents} builds for the standalone Adit and the Jetty module too, here as
+ * beans of this service rather than of the server, so that they start with the servlet and
+ * stop with it when the webapp is undeployed. No listeners: Jetty's own connectors serve the
+ * webapp.
  *
  * <p>Inside Jetty it shares the server's threads, scheduler and buffer pool (the listeners'
  * own); elsewhere the client connector makes its own when it starts.</p>
@@ -41,12 +36,9 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
 final class TunnelService extends ContainerLifeCycle
 {
     private final AditConfig config;
-    private final ClientConnector connector;
+    private final AditComponents components;
     private final Router router;
     private final IdentityCheck identities;
-    private final Map<String, Cluster> clusters = new HashMap<>();
-    private final TunnelListener listener;
-    private final TunnelHandler handler;
 
     /**
      * @param server the Jetty server running the servlet, for its threads, scheduler and
@@ -58,42 +50,11 @@ final class TunnelService extends ContainerLifeCycle
     TunnelService(AditConfig config, Server server, Consumer<String> lines)
     {
         this.config = Objects.requireNonNull(config);
-        connector = new ClientConnector();
-        if (server != null)
-        {
-            connector.setExecutor(server.getThreadPool());
-            connector.setScheduler(server.getScheduler());
-            connector.setByteBufferPool(server.getByteBufferPool());
-        }
-        connector.setIdleTimeout(config.tunnel().idleTimeout());
-        addBean(connector);
-        DestinationPolicy policy = DestinationPolicy.of(config.policy());
-        // As in AditServer: the connector's connect timeout bounds every cluster's own.
-        Duration connectTimeout = config.clusters().values().stream().map(ClusterConfig::connectTimeout)
-            .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
-        TcpUpstream upstream = new TcpUpstream(connector, policy, connectTimeout);
-        addBean(upstream);
-        HTTP2Client http2 = null;
-        if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
-        {
-            http2 = new HTTP2Client(connector);
-            http2.setInitialStreamRecvWindow(config.http2().initialStreamWindow().toIntBytes());
-            http2.setInitialSessionRecvWindow(config.http2().initialSessionWindow().toIntBytes());
-            http2.setStreamIdleTimeout(config.http2().streamIdleTimeout().toMillis());
-            addBean(http2);
-        }
-        for (ClusterConfig cluster : config.clusters().values())
-        {
-            Cluster c = new Cluster(cluster, upstream, policy, http2);
-            clusters.put(cluster.name(), c);
-            addBean(c);
-        }
+        // No upgrades by connector: Jetty's connectors are not Adit's listeners, so plain CONNECT
+        // is enabled and other upgrades only where a route enables them (upgrade-enabled).
+        components = AditComponents.build(this, server, config, TunnelListener.NOOP, lines, connector -> null);
         router = new Router(config.routes());
         identities = new IdentityCheck(config.routes());
-        listener = config.accessLog().enabled() ? (lines == null ? new AccessLog() : new AccessLog(lines)) : TunnelListener.NOOP;
-        // No listener names: Jetty's connectors are not Adit's, so plain CONNECT is enabled and
-        // other upgrades only where a route enables them (upgrade-enabled).
-        handler = new TunnelHandler(config.tunnel(), config.routes(), clusters, Map.of(), listener);
     }
 
     AditConfig config()
@@ -103,7 +64,7 @@ final class TunnelService extends ContainerLifeCycle
 
     TunnelHandler handler()
     {
-        return handler;
+        return components.handler();
     }
 
     Router router()
@@ -118,19 +79,20 @@ final class TunnelService extends ContainerLifeCycle
 
     Cluster cluster(String name)
     {
-        return clusters.get(name);
+        return components.cluster(name);
     }
 
     /** @return the client connector, whose executor, scheduler and buffer pool POST tunnels use once started */
     ClientConnector connector()
     {
-        return connector;
+        return components.clientConnector();
     }
 
     /** A tunnel for a POST request taken, reported to the access log whatever becomes of it. */
     Tunnel newTunnel(String label, String protocol, SocketAddress remote, SocketAddress local)
     {
-        Tunnel tunnel = new Tunnel(label, protocol, config.tunnel(), connector.getByteBufferPool(), connector.getScheduler(), listener);
+        Tunnel tunnel = new Tunnel(label, protocol, config.tunnel(), connector().getByteBufferPool(), connector().getScheduler(),
+            components.tunnelListener());
         tunnel.setDownstreamAddresses(remote, local);
         return tunnel;
     }
