@@ -187,10 +187,14 @@ public class AditServlet extends HttpServlet
         {
             taken = service.handler().handle(exchange.request(), exchange.response(), callback);
         }
-        catch (Exception x)
+        catch (Throwable x)
         {
+            // Errors too (a class missing from the webapp's view): with no async timeout, a
+            // request left unanswered would wait for ever.
             LOG.warn("Adit servlet {}: CONNECT {} failed", getServletName(), request.getServerName(), x);
             core.abort(request, x);
+            if (x instanceof Error error)
+                throw error;
             return;
         }
         if (!taken)
