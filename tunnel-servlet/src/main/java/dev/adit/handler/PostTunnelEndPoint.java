@@ -9,7 +9,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.adit.core.EndPointAborter;
-import org.eclipse.jetty.io.AbstractConnection;
+import dev.adit.core.TunnelEndPointSupport;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
@@ -18,7 +18,6 @@ import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * body (the terminating chunk, or END_STREAM) is the client's half-close. A failure chunk
  * (stream reset, broken connection) is thrown as an {@link IOException}. {@link #fillInterested}
  * allows one pending interest ({@link ReadPendingException} otherwise) and calls
- * {@link Request#demand}.</p>
+ * {@link Request#demand}. What the client sent before the tunnel started is still in the
+ * request body, so {@link #upgrade} has no bytes to hand over.</p>
  *
  * <p><b>Writing</b> ({@link ResponseBodySink}). {@link #write(Callback, ByteBuffer...)} is
  * {@code response.write(false, ...)}, one at a time ({@link WritePendingException} otherwise);
@@ -80,7 +80,7 @@ import org.slf4j.LoggerFactory;
  * both. Nothing blocks. Fill-interest and write callbacks are invoked with the invocation type
  * of the caller's callback, so the non-blocking pipes may run on I/O threads.</p>
  */
-public class PostTunnelEndPoint implements EndPoint
+public class PostTunnelEndPoint extends TunnelEndPointSupport
 {
     /**
      * Aborts a {@link PostTunnelEndPoint} by failing the handler's callback: Jetty answers with
@@ -99,14 +99,12 @@ public class PostTunnelEndPoint implements EndPoint
 
     private final Request request;
     private final Callback callback;
-    private final long created = System.currentTimeMillis();
     private final RequestBodySource source;
     private final ResponseBodySink sink;
-    private final Idleness idleness;
+    private final IdleTimeout idleness;
     private final HttpStream httpStream;
     private final AtomicBoolean completed = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile Connection connection;
     private volatile long jettyIdleTimeout = -1;
 
     /**
@@ -118,10 +116,11 @@ public class PostTunnelEndPoint implements EndPoint
      */
     public PostTunnelEndPoint(Request request, Response response, Callback callback)
     {
+        super(LOG);
         this.request = request;
         this.callback = callback;
-        this.idleness = new Idleness(request.getComponents().getScheduler());
-        this.source = new RequestBodySource(request, this::completeIfBothEnded, this::onIdleExpired);
+        this.idleness = newIdleTimeout(request.getComponents().getScheduler(), () -> isOpen() && !completed.get());
+        this.source = new RequestBodySource(request, this::completeIfBothEnded, this::onIdleTimeout);
         this.sink = new ResponseBodySink(response, idleness::notIdle, this::completeIfBothEnded, this::onEndFailed);
         HttpStream[] stream = new HttpStream[1];
         // Only to reach the stream's idle timeout: the stream is returned unchanged.
@@ -153,12 +152,6 @@ public class PostTunnelEndPoint implements EndPoint
     public SocketAddress getRemoteSocketAddress()
     {
         return request.getConnectionMetaData().getRemoteSocketAddress();
-    }
-
-    @Override
-    public long getCreatedTimeStamp()
-    {
-        return created;
     }
 
     /** @return the request: a POST tunnel's transport is the HTTP exchange */
@@ -296,7 +289,7 @@ public class PostTunnelEndPoint implements EndPoint
         if (!clean)
             complete(cause != null ? cause : new EofException("closed before both directions ended"));
         source.close(cause);
-        Connection c = connection;
+        Connection c = getConnection();
         if (c != null)
             c.onClose(cause);
         onClose(cause);
@@ -332,9 +325,9 @@ public class PostTunnelEndPoint implements EndPoint
      */
     private boolean onJettyIdleTimeout(TimeoutException timeout)
     {
-        if (connection == null)
+        if (getConnection() == null)
             return true;
-        onIdleExpired(timeout);
+        onIdleTimeout(timeout);
         return false;
     }
 
@@ -359,28 +352,7 @@ public class PostTunnelEndPoint implements EndPoint
         idleness.setIdleTimeout(idleTimeout);
     }
 
-    private void onIdleExpired(TimeoutException timeout)
-    {
-        Connection c = connection;
-        if (LOG.isDebugEnabled())
-            LOG.debug("idle timeout on {}", this, timeout);
-        if (c == null || c.onIdleExpired(timeout))
-            close(timeout);
-    }
-
     // ---- connection ----
-
-    @Override
-    public Connection getConnection()
-    {
-        return connection;
-    }
-
-    @Override
-    public void setConnection(Connection connection)
-    {
-        this.connection = connection;
-    }
 
     /** Arms the idle timeout. */
     @Override
@@ -390,58 +362,9 @@ public class PostTunnelEndPoint implements EndPoint
     }
 
     @Override
-    public void onClose(Throwable cause)
-    {
-        if (LOG.isDebugEnabled())
-            LOG.debug("onClose {}", this, cause);
-    }
-
-    /**
-     * Installs {@code newConnection} and opens it. There are no bytes to hand over: what the
-     * client sent early is still in the request body, and the first fill reads it.
-     */
-    @Override
-    public void upgrade(Connection newConnection)
-    {
-        Connection old = connection;
-        setConnection(newConnection);
-        if (old != null)
-            old.onClose(null);
-        newConnection.onOpen();
-    }
-
-    @Override
     public String toString()
     {
         return "PostTunnelEndPoint@%x[%s,in=%s,out=%s,closed=%b,%s]".formatted(hashCode(),
-            request.getConnectionMetaData().getHttpVersion(), source.state(), sink.state(), closed.get(), describe(connection));
-    }
-
-    /** Not the connection's toString(), which prints this endpoint. */
-    private static String describe(Connection connection)
-    {
-        if (connection instanceof AbstractConnection c)
-            return c.toConnectionString();
-        return connection == null ? "-" : connection.getClass().getSimpleName();
-    }
-
-    private final class Idleness extends IdleTimeout
-    {
-        private Idleness(Scheduler scheduler)
-        {
-            super(scheduler);
-        }
-
-        @Override
-        protected void onIdleExpired(TimeoutException timeout)
-        {
-            PostTunnelEndPoint.this.onIdleExpired(timeout);
-        }
-
-        @Override
-        public boolean isOpen()
-        {
-            return PostTunnelEndPoint.this.isOpen() && !completed.get();
-        }
+            request.getConnectionMetaData().getHttpVersion(), source.state(), sink.state(), closed.get(), describe(getConnection()));
     }
 }

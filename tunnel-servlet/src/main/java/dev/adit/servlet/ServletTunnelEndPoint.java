@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import dev.adit.core.EndPointAborter;
+import dev.adit.core.TunnelEndPointSupport;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -20,7 +21,6 @@ import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
-import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * then calls {@link ReadListener#onDataAvailable}) and -1 once {@code read} returned -1: the
  * end of the request body (the terminating chunk, END_STREAM) is the client's half-close. One
  * fill interest at a time, run from {@code onDataAvailable} or {@code onAllDataRead}, or at
- * once when {@code isReady()} is already true.</p>
+ * once when {@code isReady()} is already true. What the client sent before the tunnel started
+ * is still in the request body, so {@link #upgrade} has no bytes to hand over.</p>
  *
  * <p><b>Writing.</b> Output operations (the commit of the response head, each
  * {@link #write}, the end of the body) are queued and carried out in order, each step only
@@ -79,7 +80,7 @@ import org.slf4j.LoggerFactory;
  * at a time and {@link #write} by one writer at a time, as the pipes do, while close may race
  * both. The container is never called with this object's lock held. Nothing blocks.</p>
  */
-final class ServletTunnelEndPoint implements EndPoint
+final class ServletTunnelEndPoint extends TunnelEndPointSupport
 {
     /**
      * Aborts a {@link ServletTunnelEndPoint} by failing its exchange; any other endpoint gets
@@ -105,11 +106,9 @@ final class ServletTunnelEndPoint implements EndPoint
     private final SocketAddress local;
     private final SocketAddress remote;
     private final Consumer<Throwable> failer;
-    private final Idleness idleness;
-    private final long created = System.currentTimeMillis();
+    private final IdleTimeout idleness;
     private final AtomicBoolean completed = new AtomicBoolean();
     private final byte[] readBuffer;
-    private volatile Connection connection;
 
     // Guarded by 'this'.
     private final ArrayDeque<Op> ops = new ArrayDeque<>();
@@ -139,6 +138,7 @@ final class ServletTunnelEndPoint implements EndPoint
     ServletTunnelEndPoint(AsyncContext async, SocketAddress local, SocketAddress remote, Scheduler scheduler, int bufferSize,
                           Consumer<Throwable> failer) throws IOException
     {
+        super(LOG);
         this.async = async;
         this.in = async.getRequest().getInputStream();
         this.out = async.getResponse().getOutputStream();
@@ -146,7 +146,7 @@ final class ServletTunnelEndPoint implements EndPoint
         this.remote = remote;
         this.failer = failer;
         this.readBuffer = new byte[bufferSize];
-        this.idleness = new Idleness(scheduler);
+        this.idleness = newIdleTimeout(scheduler, () -> isOpen() && !completed.get());
         async.addListener(new Failures());
         in.setReadListener(new Reader());
         out.setWriteListener(new Writer());
@@ -164,12 +164,6 @@ final class ServletTunnelEndPoint implements EndPoint
     public SocketAddress getRemoteSocketAddress()
     {
         return remote;
-    }
-
-    @Override
-    public long getCreatedTimeStamp()
-    {
-        return created;
     }
 
     /** @return the exchange's async context: a POST tunnel's transport is the HTTP exchange */
@@ -631,7 +625,7 @@ final class ServletTunnelEndPoint implements EndPoint
         }
         if (interested != null)
             interested.failed(cause != null ? cause : new EofException("closed"));
-        Connection c = connection;
+        Connection c = getConnection();
         if (c != null)
             c.onClose(cause);
         onClose(cause);
@@ -664,55 +658,13 @@ final class ServletTunnelEndPoint implements EndPoint
         idleness.setIdleTimeout(idleTimeout);
     }
 
-    private void onIdleExpired(TimeoutException timeout)
-    {
-        Connection c = connection;
-        if (LOG.isDebugEnabled())
-            LOG.debug("idle timeout on {}", this, timeout);
-        if (c == null || c.onIdleExpired(timeout))
-            close(timeout);
-    }
-
     // ---- connection ----
-
-    @Override
-    public Connection getConnection()
-    {
-        return connection;
-    }
-
-    @Override
-    public void setConnection(Connection connection)
-    {
-        this.connection = connection;
-    }
 
     /** Arms the idle timeout. */
     @Override
     public void onOpen()
     {
         idleness.onOpen();
-    }
-
-    @Override
-    public void onClose(Throwable cause)
-    {
-        if (LOG.isDebugEnabled())
-            LOG.debug("onClose {}", this, cause);
-    }
-
-    /**
-     * Installs {@code newConnection} and opens it. There are no bytes to hand over: what the
-     * client sent early is still in the request body, and the first fill reads it.
-     */
-    @Override
-    public void upgrade(Connection newConnection)
-    {
-        Connection old = connection;
-        setConnection(newConnection);
-        if (old != null)
-            old.onClose(null);
-        newConnection.onOpen();
     }
 
     @Override
@@ -724,15 +676,7 @@ final class ServletTunnelEndPoint implements EndPoint
             state = "in=%s,out=%s,ops=%d,closed=%b".formatted(failure != null ? "failed" : inputEnded ? "ended" : "open",
                 endWritten ? "ended" : shutdownRequested ? "ending" : "open", ops.size(), closed);
         }
-        return "ServletTunnelEndPoint@%x[%s,%s]".formatted(hashCode(), state, describe(connection));
-    }
-
-    /** Not the connection's toString(), which prints this endpoint. */
-    private static String describe(Connection connection)
-    {
-        if (connection instanceof AbstractConnection c)
-            return c.toConnectionString();
-        return connection == null ? "-" : connection.getClass().getSimpleName();
+        return "ServletTunnelEndPoint@%x[%s,%s]".formatted(hashCode(), state, describe(getConnection()));
     }
 
     /** One queued output operation and how far it got. */
@@ -817,26 +761,6 @@ final class ServletTunnelEndPoint implements EndPoint
         @Override
         public void onStartAsync(AsyncEvent event)
         {
-        }
-    }
-
-    private final class Idleness extends IdleTimeout
-    {
-        private Idleness(Scheduler scheduler)
-        {
-            super(scheduler);
-        }
-
-        @Override
-        protected void onIdleExpired(TimeoutException timeout)
-        {
-            ServletTunnelEndPoint.this.onIdleExpired(timeout);
-        }
-
-        @Override
-        public boolean isOpen()
-        {
-            return ServletTunnelEndPoint.this.isOpen() && !completed.get();
         }
     }
 }

@@ -10,7 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.eclipse.jetty.io.AbstractConnection;
+import dev.adit.core.TunnelEndPointSupport;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
@@ -35,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Reading.</b> {@link #fill} reads the socket straight into the caller's buffer and takes
  * the framing off in place ({@link Http1BodyDecoder}): chunked, Content-Length or to the close.
  * The body's end is the end of input (-1), the target side's half-close; the socket is not
- * read after it. Bytes that came with the answer's head are decoded first. A body cut short
- * (the close before the last chunk or the Content-Length) or malformed framing is thrown as an
- * {@link IOException}, so that the tunnel aborts instead of mistaking it for a clean end. A
+ * read after it. Bytes that came with the answer's head are decoded first (they are framed, so
+ * {@link #upgrade} does not hand them over). A body cut short (the close before the last chunk
+ * or the Content-Length) or malformed framing is thrown as an {@link IOException}, so that the
+ * tunnel aborts instead of mistaking it for a clean end. A
  * reset of the socket is thrown too (the socket is a {@link dev.adit.core.ResetAwareEndPoint}).
  * Fill interest is the socket's.</p>
  *
@@ -56,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * a time, as the pipes do; close may race both. Nothing blocks. Callbacks keep the caller's
  * invocation type, since they are the socket's.</p>
  */
-final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
+final class Http1PostEndPoint extends TunnelEndPointSupport implements EndPoint.Wrapper
 {
     private static final Logger LOG = LoggerFactory.getLogger(Http1PostEndPoint.class);
     private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -68,11 +69,9 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean closeNotified = new AtomicBoolean();
     private final AtomicBoolean outputShutdown = new AtomicBoolean();
-    private final long created = System.currentTimeMillis();
     /** Raw response bytes that came with the answer's head, not decoded yet; the reader's only. */
     private ByteBuffer early;
     private volatile boolean lastChunkWritten;
-    private volatile Connection connection;
 
     /**
      * @param socket  connected to the upstream that answered 2xx (decrypted, under TLS)
@@ -82,6 +81,7 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
      */
     Http1PostEndPoint(EndPoint socket, Http1BodyDecoder decoder, ByteBuffer early)
     {
+        super(LOG);
         this.socket = Objects.requireNonNull(socket, "socket");
         this.decoder = Objects.requireNonNull(decoder, "decoder");
         this.early = early != null && early.hasRemaining() ? early : null;
@@ -116,12 +116,6 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
     public SslSessionData getSslSessionData()
     {
         return socket.getSslSessionData();
-    }
-
-    @Override
-    public long getCreatedTimeStamp()
-    {
-        return created;
     }
 
     @Override
@@ -340,7 +334,7 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
      */
     boolean onIdleExpired(TimeoutException timeout)
     {
-        Connection c = connection;
+        Connection c = getConnection();
         if (closed.get() || c == null)
             return true;
         return c.onIdleExpired(timeout);
@@ -351,12 +345,12 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
         if (!closeNotified.compareAndSet(false, true))
             return;
         onClose(cause);
-        Connection c = connection;
+        Connection c = getConnection();
         if (c != null)
             c.onClose(cause);
     }
 
-    // ---- idle timeout, connection ----
+    // ---- idle timeout ----
 
     @Override
     public long getIdleTimeout()
@@ -370,18 +364,6 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
         socket.setIdleTimeout(idleTimeout);
     }
 
-    @Override
-    public Connection getConnection()
-    {
-        return connection;
-    }
-
-    @Override
-    public void setConnection(Connection connection)
-    {
-        this.connection = connection;
-    }
-
     /** Nothing to do: the socket is open already. */
     @Override
     public void onOpen()
@@ -389,38 +371,9 @@ final class Http1PostEndPoint implements EndPoint, EndPoint.Wrapper
     }
 
     @Override
-    public void onClose(Throwable cause)
-    {
-        if (LOG.isDebugEnabled())
-            LOG.debug("onClose {}", this, cause);
-    }
-
-    /**
-     * Installs {@code newConnection} and opens it. The early bytes are not handed over: they
-     * are framed, and the first fills decode them.
-     */
-    @Override
-    public void upgrade(Connection newConnection)
-    {
-        Connection old = connection;
-        setConnection(newConnection);
-        if (old != null)
-            old.onClose(null);
-        newConnection.onOpen();
-    }
-
-    @Override
     public String toString()
     {
         return "Http1PostEndPoint@%x[%s,out=%s,closed=%b,%s]->%s".formatted(hashCode(), decoder,
-            lastChunkWritten ? "ended" : outputShutdown.get() ? "ending" : "open", closed.get(), describe(connection), socket);
-    }
-
-    /** Not the connection's toString(), which prints this endpoint. */
-    private static String describe(Connection connection)
-    {
-        if (connection instanceof AbstractConnection c)
-            return c.toConnectionString();
-        return connection == null ? "-" : connection.getClass().getSimpleName();
+            lastChunkWritten ? "ended" : outputShutdown.get() ? "ending" : "open", closed.get(), describe(getConnection()), socket);
     }
 }
