@@ -1,14 +1,10 @@
 package dev.adit.it;
 
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.adit.testing.Payloads;
@@ -212,34 +207,7 @@ class WarDeploymentTest
     @ValueSource(strings = {"ee10", "ee11"})
     void earlyDataStartingWithCrLfReachesTheTargetWhole(String environment) throws Exception
     {
-        JettyBase.Server server = deployed(environment);
-        byte[] early = Payloads.random(64 * 1024);
-        early[0] = '\r';
-        early[1] = '\n';
-        early[2] = '\n';
-        byte[] head = ("CONNECT " + echo.authority() + " HTTP/1.1\r\nHost: " + echo.authority() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
-        int before = echo.accepted();
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port("h2c")))
-        {
-            socket.setSoTimeout((int)CLIENT_TIMEOUT.toMillis());
-            OutputStream out = socket.getOutputStream();
-            // The head and the early data in one write: the parser sees them in one buffer.
-            byte[] both = new byte[head.length + early.length];
-            System.arraycopy(head, 0, both, 0, head.length);
-            System.arraycopy(early, 0, both, head.length, early.length);
-            out.write(both);
-            out.flush();
-            socket.shutdownOutput();
-
-            byte[] answer = socket.getInputStream().readAllBytes();
-            String text = new String(answer, StandardCharsets.ISO_8859_1);
-            assertThat(text).as(server.output()).startsWith("HTTP/1.1 200 ");
-            int body = text.indexOf("\r\n\r\n") + 4;
-            assertThat(Payloads.sha256(answer, body, answer.length - body)).as("the echo of the early data").isEqualTo(Payloads.sha256(early));
-        }
-        TcpTarget.Received received = echo.received(before).get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(received.count()).isEqualTo(early.length);
-        assertThat(received.sha256()).isEqualTo(Payloads.sha256(early));
+        CrLfEarlyData.assertReachesTheTargetWhole(deployed(environment), echo, CLIENT_TIMEOUT);
     }
 
     /**
