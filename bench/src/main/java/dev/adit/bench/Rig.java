@@ -1,0 +1,49 @@
+package dev.adit.bench;
+
+/**
+ * What every workload runs against: the four targets (each on its own selector thread in this
+ * process), one HTTP/2 client per HTTP/2 transport, and the ports of the Adit under test.
+ */
+final class Rig implements AutoCloseable {
+    final Target discard;
+    final Target source;
+    final Target echo;
+    final Target closer;
+    final H2Client h2c;
+    final H2Client h2;
+    private volatile Ports adit;
+
+    Rig() throws Exception {
+        discard = Target.start(Target.Kind.DISCARD);
+        source = Target.start(Target.Kind.SOURCE);
+        echo = Target.start(Target.Kind.ECHO);
+        closer = Target.start(Target.Kind.CLOSE);
+        h2c = new H2Client(Transport.H2C);
+        h2 = new H2Client(Transport.H2);
+    }
+
+    Ports adit() {
+        return adit;
+    }
+
+    void adit(Ports ports) {
+        this.adit = ports;
+    }
+
+    H2Client http2(Transport transport) {
+        return switch (transport) {
+            case H2C -> h2c;
+            case H2 -> h2;
+            default -> throw new IllegalArgumentException(transport + " is not HTTP/2");
+        };
+    }
+
+    @Override
+    public void close() throws Exception {
+        h2c.close();
+        h2.close();
+        for (Target target : new Target[] {discard, source, echo, closer}) {
+            target.close();
+        }
+    }
+}
