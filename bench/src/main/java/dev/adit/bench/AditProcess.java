@@ -80,6 +80,22 @@ final class AditProcess implements AutoCloseable {
         return log;
     }
 
+    /**
+     * User plus system CPU time of the whole process so far, from {@code /proc/PID/stat}, in
+     * nanoseconds (resolution: one clock tick, 10 ms); -1 when unreadable.
+     */
+    long cpuNanos() {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
+            // Fields after the command name (which may hold spaces), from field 3 on.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            return ticks * 10_000_000L;
+        } catch (IOException | RuntimeException x) {
+            return -1;
+        }
+    }
+
     /** Resident set size now, KiB. */
     long rssKiB() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {

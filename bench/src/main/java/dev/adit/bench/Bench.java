@@ -115,14 +115,14 @@ public final class Bench {
             for (Bulk.Direction direction : Bulk.Direction.values()) {
                 String family = "bulk " + direction.name().toLowerCase(Locale.ROOT);
                 rate(family, family + ", 1 tunnel", "Gbit/s", ALL,
-                    t -> new Sample[] {Sample.of(Bulk.run(rig, t, direction, 1, options.bulkTiming()))});
+                    t -> new Sample[] {Bulk.run(rig, t, direction, 1, options.bulkTiming())});
             }
         }
         if (options.groups.contains("aggregate")) {
             for (int tunnels : new int[] {8, 64}) {
                 String name = "aggregate upload, " + tunnels + " tunnels";
                 rate(name, name, "Gbit/s", List.of(Transport.H1, Transport.H2C),
-                    t -> new Sample[] {Sample.of(Bulk.run(rig, t, Bulk.Direction.UPLOAD, tunnels, options.bulkTiming()))});
+                    t -> new Sample[] {Bulk.run(rig, t, Bulk.Direction.UPLOAD, tunnels, options.bulkTiming())});
             }
         }
         if (options.groups.contains("setup")) {
@@ -140,7 +140,7 @@ public final class Bench {
             }
             workloads.add(new Workload("echo RTT", ALL, t -> {
                 EchoRtt.Rtts rtts = EchoRtt.run(rig, t, options.echoWarmUp, options.echoCount);
-                return new Sample[] {Sample.of(rtts.percentile(50)), Sample.of(rtts.percentile(99))};
+                return new Sample[] {new Sample(rtts.percentile(50), rtts.cpuPerRoundTrip(), null), new Sample(rtts.percentile(99), rtts.cpuPerRoundTrip(), null)};
             }, rows));
         }
     }
@@ -164,7 +164,7 @@ public final class Bench {
             flags.add("-XX:StartFlightRecording=filename=" + work.resolve("adit.jfr") + ",settings=profile,dumponexit=true");
         }
         try (AditProcess adit = AditProcess.start(java, root, jar, flags, config, work.resolve("adit.log"))) {
-            rig.adit(adit.ports());
+            rig.adit(adit);
             log("Adit pid %d on http %d, https %d; JVM flags: %s", adit.pid(), adit.ports().http(), adit.ports().https(), String.join(" ", flags));
             warmUp(rig);
             for (int rep = 1; rep <= options.reps; rep++) {
@@ -208,6 +208,9 @@ public final class Bench {
             StringBuilder line = new StringBuilder();
             for (Sample one : s) {
                 line.append(String.format(Locale.ROOT, " %.2f", one.value()));
+                if (Double.isFinite(one.cpu())) {
+                    line.append(String.format(Locale.ROOT, " [Adit CPU %.3g s/unit]", one.cpu()));
+                }
                 if (one.note() != null) {
                     line.append(" (").append(one.note()).append(')');
                 }
@@ -219,7 +222,7 @@ public final class Bench {
             List<Row> rows = workload.rows().get(t);
             Sample[] via = samples.get(t);
             for (int k = 0; k < rows.size(); k++) {
-                rows.get(k).add(direct[k].value(), via[k].value());
+                rows.get(k).add(direct[k].value(), via[k].value(), via[k].cpu());
                 if (via[k].note() != null) {
                     rows.get(k).notes.add("rep " + rep + ": " + via[k].note());
                 }
@@ -246,7 +249,7 @@ public final class Bench {
         } catch (Exception x) {
             Sample[] failed = new Sample[width];
             String note = "failed: " + (x.getCause() != null ? x.getCause() : x);
-            Arrays.fill(failed, new Sample(Double.NaN, note));
+            Arrays.fill(failed, new Sample(Double.NaN, Double.NaN, note));
             return failed;
         }
     }
@@ -257,12 +260,12 @@ public final class Bench {
         Row afterGc = row("idle RSS after GC", "idle, RSS growth per tunnel after warm-up, both after GC", "KiB", Row.Kind.MEMORY, t);
         Row heap = row("idle heap", "idle, live heap per tunnel after GC", "KiB", Row.Kind.MEMORY, t);
         try (AditProcess adit = AditProcess.start(java, root, jar, options.aditJvmFlags(), config, work.resolve("adit-idle-" + name + ".log"))) {
-            rig.adit(adit.ports());
+            rig.adit(adit);
             Thread.sleep(500);
             IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp);
-            fresh.add(Double.NaN, r.rssPerTunnelFromFresh());
-            afterGc.add(Double.NaN, r.rssPerTunnelAfterGc());
-            heap.add(Double.NaN, r.heapPerTunnel());
+            fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
+            afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);
+            heap.add(Double.NaN, r.heapPerTunnel(), Double.NaN);
             String note = String.format(Locale.ROOT,
                 "%,d of %,d held over %,d connection(s), opened in %.1f s, %d errors; RSS MiB: fresh %.1f, warmed+GC %.1f, held %.1f, held+GC %.1f; live heap MiB: warmed %.1f, held %.1f",
                 r.held(), options.idleTunnels, r.connections(), r.openSeconds(), r.errors(),
@@ -276,7 +279,7 @@ public final class Bench {
         } catch (Exception x) {
             log("idle %s failed: %s", t.label(), x);
             for (Row row : List.of(fresh, afterGc, heap)) {
-                row.add(Double.NaN, Double.NaN);
+                row.add(Double.NaN, Double.NaN, Double.NaN);
                 row.notes.add("failed: " + x);
             }
         }

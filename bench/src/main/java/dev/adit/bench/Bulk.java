@@ -26,8 +26,8 @@ final class Bulk {
     private Bulk() {
     }
 
-    /** @return Gbit/s over the window */
-    static double run(Rig rig, Transport transport, Direction direction, int tunnels, Timing timing) throws Exception {
+    /** @return Gbit/s over the window, and Adit's CPU seconds per GB */
+    static Sample run(Rig rig, Transport transport, Direction direction, int tunnels, Timing timing) throws Exception {
         Load load = new Load();
         LongAdder downloaded = new LongAdder();
         int port = direction == Direction.UPLOAD ? rig.discard.port() : rig.source.port();
@@ -58,8 +58,8 @@ final class Bulk {
                 load.checkFailure();
                 throw new TimeoutException("tunnels not open within 30 s");
             }
-            double bytesPerSecond = load.measure(direction == Direction.UPLOAD ? rig.discard::bytesIn : downloaded::sum, timing.warmUp(), timing.window());
-            return bytesPerSecond * 8 / 1e9;
+            Window w = load.measure(direction == Direction.UPLOAD ? rig.discard::bytesIn : downloaded::sum, rig.aditCpu(transport), timing.warmUp(), timing.window());
+            return new Sample(w.rate() * 8 / 1e9, w.cpuPerUnit() * 1e9, null);
         } finally {
             load.stop();
             for (Thread thread : threads) {

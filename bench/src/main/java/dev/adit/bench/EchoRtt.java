@@ -19,8 +19,8 @@ final class EchoRtt {
     private EchoRtt() {
     }
 
-    /** Round-trip times in microseconds, sorted. */
-    record Rtts(double[] micros) {
+    /** Round-trip times in microseconds, sorted; Adit's CPU seconds per round trip, over all of them. */
+    record Rtts(double[] micros, double cpuPerRoundTrip) {
         double percentile(double p) {
             int index = (int) Math.ceil(p / 100.0 * micros.length) - 1;
             return micros[Math.max(0, Math.min(micros.length - 1, index))];
@@ -28,9 +28,11 @@ final class EchoRtt {
     }
 
     static Rtts run(Rig rig, Transport transport, int warmUp, int count) throws Exception {
+        long cpu0 = rig.aditCpu(transport).getAsLong();
         long[] nanos = transport.isHttp2() ? http2(rig, transport, warmUp, count) : socket(rig, transport, warmUp, count);
+        long cpu1 = rig.aditCpu(transport).getAsLong();
         double[] micros = Arrays.stream(nanos).mapToDouble(n -> n / 1000.0).sorted().toArray();
-        return new Rtts(micros);
+        return new Rtts(micros, cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / 1e9 / (warmUp + count));
     }
 
     private static long[] socket(Rig rig, Transport transport, int warmUp, int count) throws Exception {

@@ -42,17 +42,22 @@ final class Load {
         }
     }
 
-    /** @return the counter's increase per second over the window, after the warm-up */
-    double measure(LongSupplier counter, Duration warmUp, Duration window) throws Exception {
+    /**
+     * @param aditCpu Adit's CPU time so far in nanoseconds, negative when there is none (the direct path)
+     * @return the counter's increase over the window, after the warm-up, and Adit's CPU time
+     */
+    Window measure(LongSupplier counter, LongSupplier aditCpu, Duration warmUp, Duration window) throws Exception {
         Thread.sleep(warmUp.toMillis());
         checkFailure();
+        long cpu0 = aditCpu.getAsLong();
         long c0 = counter.getAsLong();
         long t0 = System.nanoTime();
         Thread.sleep(window.toMillis());
         long c1 = counter.getAsLong();
         long t1 = System.nanoTime();
+        long cpu1 = aditCpu.getAsLong();
         checkFailure();
-        return (c1 - c0) * 1e9 / (t1 - t0);
+        return new Window(c1 - c0, (t1 - t0) / 1e9, cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / 1e9);
     }
 
     /** Stops the load and closes every registered resource. */

@@ -19,8 +19,8 @@ final class Report {
 
     static String table(List<Row> rows) {
         StringBuilder out = new StringBuilder();
-        out.append("| row | unit | direct | Adit | Adit vs direct | target (issue 6) | best peer, same method |\n");
-        out.append("|---|---|---:|---:|---:|---|---|\n");
+        out.append("| row | unit | direct | Adit | Adit vs direct | target (issue 6) | best peer, same method | Adit CPU |\n");
+        out.append("|---|---|---:|---:|---:|---|---|---:|\n");
         for (Row row : rows) {
             out.append("| ").append(row.label)
                 .append(" | ").append(row.unit)
@@ -29,6 +29,7 @@ final class Report {
                 .append(" | ").append(row.comparisonCell())
                 .append(" | ").append(row.target)
                 .append(" | ").append(row.peer)
+                .append(" | ").append(row.cpuCell())
                 .append(" |\n");
         }
         return out.toString();

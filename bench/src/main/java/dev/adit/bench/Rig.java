@@ -1,5 +1,7 @@
 package dev.adit.bench;
 
+import java.util.function.LongSupplier;
+
 /**
  * What every workload runs against: the four targets (each on its own selector thread in this
  * process), one HTTP/2 client per HTTP/2 transport, and the ports of the Adit under test.
@@ -12,6 +14,7 @@ final class Rig implements AutoCloseable {
     final H2Client h2c;
     final H2Client h2;
     private volatile Ports adit;
+    private volatile LongSupplier aditCpu = () -> 0;
 
     Rig() throws Exception {
         discard = Target.start(Target.Kind.DISCARD);
@@ -26,8 +29,14 @@ final class Rig implements AutoCloseable {
         return adit;
     }
 
-    void adit(Ports ports) {
-        this.adit = ports;
+    void adit(AditProcess process) {
+        this.adit = process.ports();
+        this.aditCpu = process::cpuNanos;
+    }
+
+    /** Adit's CPU time so far (ns); on the direct path -1, which {@link Load#measure} reports as NaN. */
+    LongSupplier aditCpu(Transport transport) {
+        return transport == Transport.DIRECT ? () -> -1 : aditCpu;
     }
 
     H2Client http2(Transport transport) {

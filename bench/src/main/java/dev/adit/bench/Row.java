@@ -1,7 +1,6 @@
 package dev.adit.bench;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,6 +20,8 @@ final class Row {
     final String peer;
     final List<Double> direct = new ArrayList<>();
     final List<Double> via = new ArrayList<>();
+    /** Adit's CPU seconds per unit of work (byte, tunnel, round trip), per repetition. */
+    final List<Double> cpu = new ArrayList<>();
     final List<String> notes = new ArrayList<>();
 
     Row(String label, String unit, Kind kind, String target, String peer) {
@@ -31,9 +32,10 @@ final class Row {
         this.peer = peer;
     }
 
-    void add(double directValue, double viaValue) {
+    void add(double directValue, double viaValue, double cpuPerUnit) {
         direct.add(directValue);
         via.add(viaValue);
+        cpu.add(cpuPerUnit);
     }
 
     static double median(List<Double> values) {
@@ -72,8 +74,17 @@ final class Row {
         };
     }
 
-    String perRep() {
-        return Arrays.toString(via.stream().map(this::format).toArray());
+    /** Adit's CPU per unit of work: ms per GB of payload, µs per tunnel or per round trip. */
+    String cpuCell() {
+        double c = median(cpu);
+        if (!Double.isFinite(c)) {
+            return "–";
+        }
+        return switch (unit) {
+            case "Gbit/s" -> String.format(Locale.ROOT, "%.0f ms/GB", c * 1e3);
+            case "tunnels/s" -> String.format(Locale.ROOT, "%.0f µs/tunnel", c * 1e6);
+            default -> String.format(Locale.ROOT, "%.0f µs/round trip", c * 1e6);
+        };
     }
 
     String format(double value) {

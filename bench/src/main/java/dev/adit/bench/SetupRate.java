@@ -32,7 +32,7 @@ final class SetupRate {
     private SetupRate() {
     }
 
-    /** @return completed tunnels per second over the window; failed attempts go to the load's errors */
+    /** @return completed tunnels per second over the window, and Adit's CPU seconds per tunnel; failed attempts noted */
     static Sample run(Rig rig, Transport transport, Closer closer, int clients, Timing timing) throws Exception {
         Load load = new Load();
         LongAdder completed = new LongAdder();
@@ -53,9 +53,9 @@ final class SetupRate {
                     thread.start();
                 }
             }
-            double rate = load.measure(completed::sum, timing.warmUp(), timing.window());
+            Window w = load.measure(completed::sum, rig.aditCpu(transport), timing.warmUp(), timing.window());
             long errors = load.errors.sum();
-            return new Sample(rate, errors == 0 ? null : errors + " failed attempts");
+            return new Sample(w.rate(), w.cpuPerUnit(), errors == 0 ? null : errors + " failed attempts");
         } finally {
             load.stop();
             for (Thread thread : threads) {
