@@ -8,7 +8,7 @@ import java.util.Set;
 
 /** Command-line options of {@link Bench}; every one has a default (see {@link #USAGE}). */
 final class Options {
-    /** The README's `java -jar adit.jar`, with the collector made explicit (ergonomics pick Serial on 1 CPU). */
+    /** The README's {@code java -jar adit.jar}, with the collector made explicit (ergonomics pick Serial on 1 CPU). */
     static final String DEFAULT_ADIT_JVM = "-XX:+UseG1GC";
     static final Set<String> GROUPS = Set.of("bulk", "aggregate", "setup", "echo", "idle");
 
