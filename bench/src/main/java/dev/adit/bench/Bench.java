@@ -1,5 +1,6 @@
 package dev.adit.bench;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The benchmark: starts Adit (its standalone jar, on free ports, as its own process) and the
@@ -26,16 +28,17 @@ public final class Bench {
     private final Options options;
     private final Path root;
     private final Path work;
-    private final Path java;
+    private final Path javaBin;
     private final List<Workload> workloads = new ArrayList<>();
     private final List<Row> idleRows = new ArrayList<>();
     private final List<String> idleNotes = new ArrayList<>();
+    private String nodeTable;
 
     private Bench(Options options) {
         this.options = options;
         this.root = options.root.toAbsolutePath().normalize();
         this.work = root.resolve("bench/target");
-        this.java = Path.of(System.getProperty("java.home"), "bin", "java");
+        this.javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
     }
 
     public static void main(String[] args) throws Exception {
@@ -163,7 +166,7 @@ public final class Bench {
         if (options.jfr) {
             flags.add("-XX:StartFlightRecording=filename=" + work.resolve("adit.jfr") + ",settings=profile,dumponexit=true");
         }
-        try (AditProcess adit = AditProcess.start(java, root, jar, flags, config, work.resolve("adit.log"))) {
+        try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit.log"))) {
             rig.adit(adit);
             log("Adit pid %d on http %d, https %d; JVM flags: %s", adit.pid(), adit.ports().http(), adit.ports().https(), String.join(" ", flags));
             warmUp(rig);
@@ -172,6 +175,35 @@ public final class Bench {
                     runRepetition(workload, rep);
                 }
             }
+            if (options.node) {
+                nodeTable = nodeCrossCheck(adit.ports());
+            }
+        }
+    }
+
+    /**
+     * bench/node/crosscheck.mjs against the same Adit: Node's clients and targets, as in the
+     * peer figures, so that those rows' ratios stand beside the peers' without the question of
+     * how fast the direct path's client is. Its table, or why there is none.
+     */
+    private String nodeCrossCheck(Ports ports) {
+        log("cross-check with Node's clients");
+        try {
+            Process node = new ProcessBuilder("node", root.resolve("bench/node/crosscheck.mjs").toString(),
+                "--http", Integer.toString(ports.http()),
+                "--seconds", Double.toString(options.bulkSeconds),
+                "--reps", Integer.toString(options.reps))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+            String table = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!node.waitFor(10, TimeUnit.MINUTES) || node.exitValue() != 0) {
+                return "(the Node cross-check failed: exit " + (node.isAlive() ? "none, timed out" : node.exitValue()) + ")\n";
+            }
+            System.out.print(table);
+            return table;
+        } catch (Exception x) {
+            log("no Node cross-check: %s", x);
+            return "(no Node cross-check: " + x.getMessage() + ")\n";
         }
     }
 
@@ -259,7 +291,7 @@ public final class Bench {
         Row fresh = row("idle RSS from fresh start", "idle, RSS growth per tunnel from a fresh start", "KiB", Row.Kind.MEMORY, t);
         Row afterGc = row("idle RSS after GC", "idle, RSS growth per tunnel after warm-up, both after GC", "KiB", Row.Kind.MEMORY, t);
         Row heap = row("idle heap", "idle, live heap per tunnel after GC", "KiB", Row.Kind.MEMORY, t);
-        try (AditProcess adit = AditProcess.start(java, root, jar, options.aditJvmFlags(), config, work.resolve("adit-idle-" + name + ".log"))) {
+        try (AditProcess adit = AditProcess.start(javaBin, root, jar, options.aditJvmFlags(), config, work.resolve("adit-idle-" + name + ".log"))) {
             rig.adit(adit);
             Thread.sleep(500);
             IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp);
@@ -300,6 +332,10 @@ public final class Bench {
         if (!notes.isEmpty()) {
             out.append("Notes:\n\n").append(notes).append('\n');
         }
+        if (nodeTable != null) {
+            out.append("Cross-check with Node's clients and targets (bench/node/crosscheck.mjs, Node ")
+                .append(nodeVersion()).append(", same Adit, same windows and repetitions):\n\n").append(nodeTable).append('\n');
+        }
         if (!idleNotes.isEmpty()) {
             out.append("Idle rows in detail:\n\n");
             idleNotes.forEach(n -> out.append("- ").append(n).append('\n'));
@@ -317,6 +353,15 @@ public final class Bench {
         }
         out.append('\n');
         return out.toString();
+    }
+
+    private static String nodeVersion() {
+        try {
+            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        } catch (Exception x) {
+            return "?";
+        }
     }
 
     private static void log(String format, Object... args) {

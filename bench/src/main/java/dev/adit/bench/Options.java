@@ -24,6 +24,7 @@ final class Options {
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
           --adit-jvm "FLAGS"    JVM flags of Adit (%s)
           --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
+          --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
           --jfr                 record a JFR of the Adit that serves the rate rows (bench/target/adit.jfr)
           --results FILE        where the report goes (bench/RESULTS.md; --quick: bench/target/RESULTS-quick.md)
           --note TEXT           a line on the run's conditions, for the report
@@ -41,6 +42,7 @@ final class Options {
     String aditJvm = DEFAULT_ADIT_JVM;
     List<String> settings = new ArrayList<>();
     boolean jfr;
+    boolean node;
     boolean quick;
     Path results;
     String note;
@@ -79,6 +81,7 @@ final class Options {
                 case "--adit-jvm" -> o.aditJvm = value(args, ++i, arg);
                 case "--set" -> o.settings.add(value(args, ++i, arg));
                 case "--jfr" -> o.jfr = true;
+                case "--node" -> o.node = true;
                 case "--results" -> o.results = Path.of(value(args, ++i, arg));
                 case "--note" -> o.note = value(args, ++i, arg);
                 case "--root" -> {
