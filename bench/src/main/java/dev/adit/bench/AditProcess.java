@@ -106,15 +106,25 @@ final class AditProcess implements AutoCloseable {
         throw new IOException("no VmRSS for " + pid());
     }
 
-    /** Forces a full GC ({@code jcmd GC.run}) and returns the heap used after it, KiB. */
+    /**
+     * Forces a full GC ({@code jcmd GC.run}) and returns the heap used after it, KiB: the sum
+     * of the "total ...K, used ...K" lines of {@code GC.heap_info}, one for G1, one per
+     * generation for the Serial and Parallel collectors.
+     */
     long liveHeapKiB() throws Exception {
         jcmd("GC.run");
         String info = jcmd("GC.heap_info");
-        Matcher m = Pattern.compile("used (\\d+)K").matcher(info);
-        if (!m.find()) {
+        Matcher m = Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
+        long used = 0;
+        boolean found = false;
+        while (m.find()) {
+            used += Long.parseLong(m.group(1));
+            found = true;
+        }
+        if (!found) {
             throw new IOException("no heap use in: " + info);
         }
-        return Long.parseLong(m.group(1));
+        return used;
     }
 
     /** Runs the JDK's {@code jcmd} on Adit (GC.run, JFR.dump...), returning its output. */

@@ -66,9 +66,9 @@ public final class Bench {
     }
 
     private int run() throws Exception {
-        Path jar = root.resolve("jetty-module/target/adit.jar");
+        Path jar = options.aditJar != null ? options.aditJar : root.resolve("jetty-module/target/adit.jar");
         if (!Files.isRegularFile(jar)) {
-            System.err.println("bench: no " + jar + " (bench/run builds it)");
+            System.err.println("bench: no " + jar + (options.aditJar != null ? "" : " (bench/run builds it)"));
             return 2;
         }
         Files.createDirectories(work);
@@ -291,10 +291,14 @@ public final class Bench {
         Row fresh = row("idle RSS from fresh start", "idle, RSS growth per tunnel from a fresh start", "KiB", Row.Kind.MEMORY, t);
         Row afterGc = row("idle RSS after GC", "idle, RSS growth per tunnel after warm-up, both after GC", "KiB", Row.Kind.MEMORY, t);
         Row heap = row("idle heap", "idle, live heap per tunnel after GC", "KiB", Row.Kind.MEMORY, t);
-        try (AditProcess adit = AditProcess.start(javaBin, root, jar, options.aditJvmFlags(), config, work.resolve("adit-idle-" + name + ".log"))) {
+        List<String> flags = new ArrayList<>(options.aditJvmFlags());
+        if (options.nmt) {
+            flags.add("-XX:NativeMemoryTracking=summary");
+        }
+        try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit-idle-" + name + ".log"))) {
             rig.adit(adit);
             Thread.sleep(500);
-            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp);
+            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
             fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
             afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);
             heap.add(Double.NaN, r.heapPerTunnel(), Double.NaN);
@@ -344,6 +348,9 @@ public final class Bench {
         out.append("### Conditions\n\n");
         Machine.describe().forEach(line -> out.append("- ").append(line).append('\n'));
         out.append("- load average (1, 5, 15 min): ").append(loadBefore).append(" before, ").append(Machine.loadAverage()).append(" after\n");
+        if (options.aditJar != null) {
+            out.append("- Adit's jar: ").append(options.aditJar).append('\n');
+        }
         out.append("- Adit's JVM flags: `").append(options.aditJvm).append(options.jfr ? " -XX:StartFlightRecording=…" : "").append("`\n");
         out.append("- Adit's configuration: its defaults (access log on, to a file), listeners on free ports")
             .append(options.settings.isEmpty() ? "" : ", and " + String.join(", ", options.settings)).append('\n');

@@ -53,7 +53,11 @@ final class IdleMemory {
         }
     }
 
-    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp) throws Exception {
+    /**
+     * @param nmt where to write Adit's native memory summaries (warmed up, then held), or null;
+     *            Adit must run with {@code -XX:NativeMemoryTracking=summary}
+     */
+    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp, java.nio.file.Path nmt) throws Exception {
         long rssFresh = adit.rssKiB();
         try (Held warm = open(rig, transport, warmUp)) {
             if (warm.count() < warmUp) {
@@ -63,6 +67,9 @@ final class IdleMemory {
         Thread.sleep(1000); // Adit ends the warm-up tunnels
         long heapBase = adit.liveHeapKiB();
         long rssBase = adit.rssKiB();
+        if (nmt != null) {
+            java.nio.file.Files.writeString(nmt, "== warmed up, after GC\n" + adit.jcmd("VM.native_memory", "summary"));
+        }
         long t0 = System.nanoTime();
         try (Held held = open(rig, transport, n)) {
             double openSeconds = (System.nanoTime() - t0) / 1e9;
@@ -70,6 +77,10 @@ final class IdleMemory {
             long rssHeld = adit.rssKiB();
             long heapHeld = adit.liveHeapKiB();
             long rssHeldAfterGc = adit.rssKiB();
+            if (nmt != null) {
+                java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
+                    java.nio.file.StandardOpenOption.APPEND);
+            }
             return new Result(held.count(), held.connections(), rssFresh, rssBase, heapBase, rssHeld, heapHeld, rssHeldAfterGc, openSeconds, held.errors);
         }
     }

@@ -23,8 +23,10 @@ final class Options {
           --idle-tunnels N      tunnels held by each idle row (9000)
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
           --adit-jvm "FLAGS"    JVM flags of Adit (%s)
+          --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
           --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
           --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
+          --nmt                 idle rows: Adit with -XX:NativeMemoryTracking=summary, its summaries (warmed, held) in bench/target/nmt-*.txt
           --jfr                 record a JFR of the Adit that serves the rate rows (bench/target/adit.jfr)
           --results FILE        where the report goes (bench/RESULTS.md; --quick: bench/target/RESULTS-quick.md)
           --note TEXT           a line on the run's conditions, for the report
@@ -40,9 +42,11 @@ final class Options {
     int idleWarmUp = 200;
     Set<String> groups = new LinkedHashSet<>(List.of("bulk", "aggregate", "setup", "echo", "idle"));
     String aditJvm = DEFAULT_ADIT_JVM;
+    Path aditJar;
     List<String> settings = new ArrayList<>();
     boolean jfr;
     boolean node;
+    boolean nmt;
     boolean quick;
     Path results;
     String note;
@@ -79,9 +83,11 @@ final class Options {
                     }
                 }
                 case "--adit-jvm" -> o.aditJvm = value(args, ++i, arg);
+                case "--adit-jar" -> o.aditJar = Path.of(value(args, ++i, arg)).toAbsolutePath();
                 case "--set" -> o.settings.add(value(args, ++i, arg));
                 case "--jfr" -> o.jfr = true;
                 case "--node" -> o.node = true;
+                case "--nmt" -> o.nmt = true;
                 case "--results" -> o.results = Path.of(value(args, ++i, arg));
                 case "--note" -> o.note = value(args, ++i, arg);
                 case "--root" -> {
