@@ -97,7 +97,7 @@ public final class Bench {
         if (!notes.isEmpty()) {
             System.out.print("\n" + notes);
         }
-        Report.write(options.results, generated(table, notes, loadBefore, started, took));
+        Report.write(options.results, generated(rows, table, notes, loadBefore, started, took));
         System.out.println("\nwritten: " + options.results + " (" + took.toSeconds() + " s)");
         return 0;
     }
@@ -327,7 +327,7 @@ public final class Bench {
         idleRows.addAll(List.of(fresh, afterGc, heap));
     }
 
-    private String generated(String table, String notes, String loadBefore, Instant started, Duration took) {
+    private String generated(List<Row> rows, String table, String notes, String loadBefore, Instant started, Duration took) {
         StringBuilder out = new StringBuilder();
         out.append("## Latest run\n\n");
         out.append("`bash bench/run ").append(String.join(" ", options.commandLine())).append("` on ")
@@ -340,6 +340,10 @@ public final class Bench {
         out.append(table).append('\n');
         if (!notes.isEmpty()) {
             out.append("Notes:\n\n").append(notes).append('\n');
+        }
+        String perRepetition = Report.perRepetition(rows);
+        if (!perRepetition.isEmpty()) {
+            out.append("<details><summary>Each repetition (1 / 2 / 3 ...)</summary>\n\n").append(perRepetition).append("\n</details>\n\n");
         }
         if (nodeTable != null) {
             out.append("Cross-check with Node's clients and targets (bench/node/crosscheck.mjs, Node ")

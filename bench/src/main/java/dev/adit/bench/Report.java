@@ -45,6 +45,20 @@ final class Report {
         return out.toString();
     }
 
+    /** Each repetition's figures, direct and through Adit, to judge the spread behind the medians. */
+    static String perRepetition(List<Row> rows) {
+        StringBuilder out = new StringBuilder();
+        for (Row row : rows) {
+            if (row.kind == Row.Kind.MEMORY || row.via.size() < 2) {
+                continue;
+            }
+            out.append("- ").append(row.label).append(" (").append(row.unit).append("): direct ")
+                .append(String.join(" / ", row.direct.stream().map(row::format).toList()))
+                .append("; Adit ").append(String.join(" / ", row.via.stream().map(row::format).toList())).append('\n');
+        }
+        return out.toString();
+    }
+
     /** Replaces the generated part of {@code file}, or creates the file with a title. */
     static void write(Path file, String generated) throws IOException {
         String before = "# Benchmark results\n\n";
