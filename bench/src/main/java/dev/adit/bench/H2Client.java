@@ -108,7 +108,11 @@ final class H2Client implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        client.stop();
+    public void close() {
+        try {
+            client.stop();
+        } catch (Exception x) {
+            throw new IllegalStateException("stopping the HTTP/2 client", x);
+        }
     }
 }

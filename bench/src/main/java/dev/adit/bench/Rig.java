@@ -48,7 +48,7 @@ final class Rig implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         h2c.close();
         h2.close();
         for (Target target : new Target[] {discard, source, echo, closer}) {
