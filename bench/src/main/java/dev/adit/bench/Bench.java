@@ -1,0 +1,386 @@
+package dev.adit.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The benchmark: starts Adit (its standalone jar, on free ports, as its own process) and the
+ * targets, then runs every row through Adit and the same workload on the direct path, in the
+ * same repetition, repetitions interleaved (the direct path first in odd repetitions, last in
+ * even ones), and reports medians and the per-repetition ratios to the direct path. The
+ * idle-tunnel rows each get a freshly started Adit. See {@code bench/README.md}.
+ */
+public final class Bench {
+    private static final List<Transport> ALL = List.of(Transport.H1, Transport.H1_TLS, Transport.H2C, Transport.H2);
+
+    private final Options options;
+    private final Path root;
+    private final Path work;
+    private final Path javaBin;
+    private final List<Workload> workloads = new ArrayList<>();
+    private final List<Row> idleRows = new ArrayList<>();
+    private final List<String> idleNotes = new ArrayList<>();
+    private String nodeTable;
+
+    private Bench(Options options) {
+        this.options = options;
+        this.root = options.root.toAbsolutePath().normalize();
+        this.work = root.resolve("bench/target");
+        this.javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException x) {
+            if (!"help".equals(x.getMessage())) {
+                System.err.println("bench: " + x.getMessage());
+            }
+            System.err.print(Options.USAGE);
+            System.exit(2);
+            return;
+        }
+        System.exit(new Bench(options).run());
+    }
+
+    /** Measures a workload over one transport: one sample per row of the workload. */
+    private interface Measure {
+        Sample[] run(Transport transport) throws Exception;
+    }
+
+    /** A workload, the transports it runs over, and its rows (one list per transport). */
+    private record Workload(String name, List<Transport> vias, Measure measure, Map<Transport, List<Row>> rows) {
+    }
+
+    private int run() throws Exception {
+        Path jar = options.aditJar != null ? options.aditJar : root.resolve("jetty-module/target/adit.jar");
+        if (!Files.isRegularFile(jar)) {
+            System.err.println("bench: no " + jar + (options.aditJar != null ? "" : " (bench/run builds it)"));
+            return 2;
+        }
+        Files.createDirectories(work);
+        Path config = writeConfig();
+        String loadBefore = Machine.loadAverage();
+        Instant started = Instant.now();
+        try (Rig rig = new Rig()) {
+            defineWorkloads(rig);
+            if (!workloads.isEmpty()) {
+                runRates(rig, jar, config);
+            }
+            if (options.groups.contains("idle")) {
+                for (Transport transport : List.of(Transport.H2C, Transport.H1)) {
+                    runIdle(rig, jar, config, transport);
+                }
+            }
+        }
+        Duration took = Duration.between(started, Instant.now()).truncatedTo(ChronoUnit.SECONDS);
+        List<Row> rows = new ArrayList<>();
+        workloads.forEach(w -> w.vias().forEach(t -> rows.addAll(w.rows().get(t))));
+        rows.addAll(idleRows);
+        String table = Report.table(rows);
+        System.out.println();
+        System.out.print(table);
+        String notes = Report.notes(rows);
+        if (!notes.isEmpty()) {
+            System.out.print("\n" + notes);
+        }
+        Report.write(options.results, generated(rows, table, notes, loadBefore, started, took));
+        System.out.println("\nwritten: " + options.results + " (" + took.toSeconds() + " s)");
+        return 0;
+    }
+
+    private Path writeConfig() throws Exception {
+        List<String> lines = new ArrayList<>(List.of(
+            "# Written by bench/run: Adit on free ports, otherwise its defaults (README, Configuration).",
+            "adit.http.port=0",
+            "adit.https.port=0"));
+        lines.addAll(options.settings);
+        Path config = work.resolve("adit-bench.properties");
+        Files.write(config, lines);
+        return config;
+    }
+
+    private void defineWorkloads(Rig rig) {
+        if (options.groups.contains("bulk")) {
+            for (Bulk.Direction direction : Bulk.Direction.values()) {
+                String family = "bulk " + direction.name().toLowerCase(Locale.ROOT);
+                rate(family, family + ", 1 tunnel", "Gbit/s", ALL,
+                    t -> new Sample[] {Bulk.run(rig, t, direction, 1, options.bulkTiming())});
+            }
+        }
+        if (options.groups.contains("aggregate")) {
+            for (int tunnels : new int[] {8, 64}) {
+                String name = "aggregate upload, " + tunnels + " tunnels";
+                rate(name, name, "Gbit/s", List.of(Transport.H1, Transport.H2C),
+                    t -> new Sample[] {Bulk.run(rig, t, Bulk.Direction.UPLOAD, tunnels, options.bulkTiming())});
+            }
+        }
+        if (options.groups.contains("setup")) {
+            for (SetupRate.Closer closer : SetupRate.Closer.values()) {
+                String family = "setup, " + closer.name().toLowerCase(Locale.ROOT) + " closes";
+                rate(family, family + ", 32 clients", "tunnels/s", List.of(Transport.H1, Transport.H2C, Transport.H2),
+                    t -> new Sample[] {SetupRate.run(rig, t, closer, 32, options.setupTiming())});
+            }
+        }
+        if (options.groups.contains("echo")) {
+            Map<Transport, List<Row>> rows = new LinkedHashMap<>();
+            for (Transport t : ALL) {
+                rows.put(t, List.of(row("echo RTT p50", "echo RTT p50, 64 B", "µs", Row.Kind.LATENCY, t),
+                    row("echo RTT p99", "echo RTT p99, 64 B", "µs", Row.Kind.LATENCY, t)));
+            }
+            workloads.add(new Workload("echo RTT", ALL, t -> {
+                EchoRtt.Rtts rtts = EchoRtt.run(rig, t, options.echoWarmUp, options.echoCount);
+                return new Sample[] {new Sample(rtts.percentile(50), rtts.cpuPerRoundTrip(), null), new Sample(rtts.percentile(99), rtts.cpuPerRoundTrip(), null)};
+            }, rows));
+        }
+    }
+
+    private void rate(String family, String name, String unit, List<Transport> vias, Measure measure) {
+        Map<Transport, List<Row>> rows = new LinkedHashMap<>();
+        for (Transport t : vias) {
+            rows.put(t, List.of(row(family, name, unit, Row.Kind.RATE, t)));
+        }
+        workloads.add(new Workload(name, vias, measure, rows));
+    }
+
+    private static Row row(String family, String name, String unit, Row.Kind kind, Transport t) {
+        String[] goal = Goals.of(family, t);
+        return new Row(name + ", " + t.label(), unit, kind, goal[0], goal[1]);
+    }
+
+    private void runRates(Rig rig, Path jar, Path config) throws Exception {
+        List<String> flags = new ArrayList<>(options.aditJvmFlags());
+        if (options.jfr) {
+            flags.add("-XX:StartFlightRecording=filename=" + work.resolve("adit.jfr") + ",settings=profile,dumponexit=true");
+        }
+        try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit.log"))) {
+            rig.adit(adit);
+            log("Adit pid %d on http %d, https %d; JVM flags: %s", adit.pid(), adit.ports().http(), adit.ports().https(), String.join(" ", flags));
+            warmUp(rig);
+            for (int rep = 1; rep <= options.reps; rep++) {
+                for (Workload workload : workloads) {
+                    runRepetition(workload, rep);
+                }
+            }
+            if (options.node) {
+                nodeTable = nodeCrossCheck(adit.ports());
+            }
+        }
+    }
+
+    /**
+     * bench/node/crosscheck.mjs against the same Adit: Node's clients and targets, as in the
+     * peer figures, so that those rows' ratios stand beside the peers' without the question of
+     * how fast the direct path's client is. Its table, or why there is none.
+     */
+    private String nodeCrossCheck(Ports ports) {
+        log("cross-check with Node's clients");
+        try {
+            Process node = new ProcessBuilder("node", root.resolve("bench/node/crosscheck.mjs").toString(),
+                "--http", Integer.toString(ports.http()),
+                "--seconds", Double.toString(options.bulkSeconds),
+                "--reps", Integer.toString(options.reps))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+            String table = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!node.waitFor(10, TimeUnit.MINUTES) || node.exitValue() != 0) {
+                return "(the Node cross-check failed: exit " + (node.isAlive() ? "none, timed out" : node.exitValue()) + ")\n";
+            }
+            System.out.print(table);
+            return table;
+        } catch (Exception x) {
+            log("no Node cross-check: %s", x);
+            return "(no Node cross-check: " + x.getMessage() + ")\n";
+        }
+    }
+
+    /** Unrecorded: JIT compilation of both sides, pools and windows grown, on every transport. */
+    private void warmUp(Rig rig) {
+        log("warm-up");
+        Timing brief = Timing.seconds(0.2, Math.max(0.3, options.warmUp));
+        for (Transport t : ALL) {
+            try {
+                Bulk.run(rig, t, Bulk.Direction.UPLOAD, 1, brief);
+                Bulk.run(rig, t, Bulk.Direction.DOWNLOAD, 1, brief);
+                EchoRtt.run(rig, t, 0, options.echoWarmUp);
+                if (t != Transport.H1_TLS) {
+                    // Both ways of closing: each has paths of its own to compile (a target that
+                    // closes before the 200 went out, say), which a 1-repetition run would
+                    // otherwise pay for inside its first window.
+                    for (SetupRate.Closer closer : SetupRate.Closer.values()) {
+                        SetupRate.run(rig, t, closer, 32, brief);
+                    }
+                }
+            } catch (Exception x) {
+                log("warm-up over %s failed: %s", t.label(), x);
+            }
+        }
+    }
+
+    private void runRepetition(Workload workload, int rep) {
+        List<Transport> order = new ArrayList<>();
+        order.add(Transport.DIRECT);
+        order.addAll(workload.vias());
+        if (rep % 2 == 0) {
+            Collections.reverse(order);
+        }
+        Map<Transport, Sample[]> samples = new LinkedHashMap<>();
+        for (Transport t : order) {
+            settle();
+            Sample[] s = measure(workload, t);
+            samples.put(t, s);
+            StringBuilder line = new StringBuilder();
+            for (Sample one : s) {
+                line.append(String.format(Locale.ROOT, " %.2f", one.value()));
+                if (Double.isFinite(one.cpu())) {
+                    line.append(String.format(Locale.ROOT, " [Adit CPU %.3g s/unit]", one.cpu()));
+                }
+                if (one.note() != null) {
+                    line.append(" (").append(one.note()).append(')');
+                }
+            }
+            log("rep %d  %-36s %-7s%s", rep, workload.name(), t.label(), line);
+        }
+        Sample[] direct = samples.get(Transport.DIRECT);
+        for (Transport t : workload.vias()) {
+            List<Row> rows = workload.rows().get(t);
+            Sample[] via = samples.get(t);
+            for (int k = 0; k < rows.size(); k++) {
+                rows.get(k).add(direct[k].value(), via[k].value(), via[k].cpu());
+                if (via[k].note() != null) {
+                    rows.get(k).notes.add("rep " + rep + ": " + via[k].note());
+                }
+                if (direct[k].note() != null) {
+                    rows.get(k).notes.add("rep " + rep + ", direct: " + direct[k].note());
+                }
+            }
+        }
+    }
+
+    /** A pause between measurements: the previous one's connections are closed by then. */
+    private static void settle() {
+        try {
+            Thread.sleep(300);
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Sample[] measure(Workload workload, Transport t) {
+        int width = workload.rows().values().iterator().next().size();
+        try {
+            return workload.measure().run(t);
+        } catch (Exception x) {
+            Sample[] failed = new Sample[width];
+            String note = "failed: " + (x.getCause() != null ? x.getCause() : x);
+            Arrays.fill(failed, new Sample(Double.NaN, Double.NaN, note));
+            return failed;
+        }
+    }
+
+    private void runIdle(Rig rig, Path jar, Path config, Transport t) throws Exception {
+        String name = t.label().replace(' ', '-').toLowerCase(Locale.ROOT);
+        Row fresh = row("idle RSS from fresh start", "idle, RSS growth per tunnel from a fresh start", "KiB", Row.Kind.MEMORY, t);
+        Row afterGc = row("idle RSS after GC", "idle, RSS growth per tunnel after warm-up, both after GC", "KiB", Row.Kind.MEMORY, t);
+        Row heap = row("idle heap", "idle, live heap per tunnel after GC", "KiB", Row.Kind.MEMORY, t);
+        List<String> flags = new ArrayList<>(options.aditJvmFlags());
+        if (options.nmt) {
+            flags.add("-XX:NativeMemoryTracking=summary");
+        }
+        try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit-idle-" + name + ".log"))) {
+            rig.adit(adit);
+            Thread.sleep(500);
+            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
+            fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
+            afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);
+            heap.add(Double.NaN, r.heapPerTunnel(), Double.NaN);
+            String note = String.format(Locale.ROOT,
+                "%,d of %,d held over %,d connection(s), opened in %.1f s, %d errors; RSS MiB: fresh %.1f, warmed+GC %.1f, held %.1f, held+GC %.1f; live heap MiB: warmed %.1f, held %.1f",
+                r.held(), options.idleTunnels, r.connections(), r.openSeconds(), r.errors(),
+                r.rssFresh() / 1024.0, r.rssBase() / 1024.0, r.rssHeld() / 1024.0, r.rssHeldAfterGc() / 1024.0,
+                r.heapBase() / 1024.0, r.heapHeld() / 1024.0);
+            log("idle %s: %s", t.label(), note);
+            idleNotes.add("idle over " + t.label() + ": " + note);
+            if (r.held() < options.idleTunnels) {
+                fresh.notes.add("only " + r.held() + " of " + options.idleTunnels + " held");
+            }
+        } catch (Exception x) {
+            log("idle %s failed: %s", t.label(), x);
+            for (Row row : List.of(fresh, afterGc, heap)) {
+                row.add(Double.NaN, Double.NaN, Double.NaN);
+                row.notes.add("failed: " + x);
+            }
+        }
+        idleRows.addAll(List.of(fresh, afterGc, heap));
+    }
+
+    private String generated(List<Row> rows, String table, String notes, String loadBefore, Instant started, Duration took) {
+        StringBuilder out = new StringBuilder();
+        out.append("## Latest run\n\n");
+        out.append("`bash bench/run ").append(String.join(" ", options.commandLine())).append("` on ")
+            .append(started.truncatedTo(ChronoUnit.SECONDS)).append(", ").append(took.toSeconds()).append(" s.\n\n");
+        out.append(String.format(Locale.ROOT,
+            "%d interleaved repetition(s), medians; ratios are per repetition against the direct path measured in the same repetition. "
+                + "Rates: %.1f s warm-up then a %.1f s window (bulk, aggregate), %.1f s (setup). Echo: %,d round trips after %,d unrecorded. "
+                + "Idle: %,d tunnels on a freshly started Adit per transport.%n%n",
+            options.reps, options.warmUp, options.bulkSeconds, options.setupSeconds, options.echoCount, options.echoWarmUp, options.idleTunnels));
+        out.append(table).append('\n');
+        if (!notes.isEmpty()) {
+            out.append("Notes:\n\n").append(notes).append('\n');
+        }
+        String perRepetition = Report.perRepetition(rows);
+        if (!perRepetition.isEmpty()) {
+            out.append("<details><summary>Each repetition (1 / 2 / 3 ...)</summary>\n\n").append(perRepetition).append("\n</details>\n\n");
+        }
+        if (nodeTable != null) {
+            out.append("Cross-check with Node's clients and targets (bench/node/crosscheck.mjs, Node ")
+                .append(nodeVersion()).append(", same Adit, same windows and repetitions):\n\n").append(nodeTable).append('\n');
+        }
+        if (!idleNotes.isEmpty()) {
+            out.append("Idle rows in detail:\n\n");
+            idleNotes.forEach(n -> out.append("- ").append(n).append('\n'));
+            out.append('\n');
+        }
+        out.append("### Conditions\n\n");
+        Machine.describe().forEach(line -> out.append("- ").append(line).append('\n'));
+        out.append("- load average (1, 5, 15 min): ").append(loadBefore).append(" before, ").append(Machine.loadAverage()).append(" after\n");
+        if (options.aditJar != null) {
+            out.append("- Adit's jar: ").append(options.aditJar).append('\n');
+        }
+        out.append("- Adit's JVM flags: `").append(options.aditJvm).append(options.jfr ? " -XX:StartFlightRecording=…" : "").append("`\n");
+        out.append("- Adit's configuration: its defaults (access log on, to a file), listeners on free ports")
+            .append(options.settings.isEmpty() ? "" : ", and " + String.join(", ", options.settings)).append('\n');
+        out.append("- clients' and targets' JVM (one process): `").append(Machine.clientFlags()).append("`\n");
+        if (options.note != null) {
+            out.append("- ").append(options.note).append('\n');
+        }
+        out.append('\n');
+        return out.toString();
+    }
+
+    private static String nodeVersion() {
+        try {
+            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        } catch (Exception x) {
+            return "?";
+        }
+    }
+
+    private static void log(String format, Object... args) {
+        System.out.printf(Locale.ROOT, "[%s] %s%n", Instant.now().truncatedTo(ChronoUnit.SECONDS), String.format(Locale.ROOT, format, args));
+    }
+}

@@ -1,0 +1,204 @@
+package dev.adit.bench;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Memory per idle tunnel, on an Adit started fresh for the row: {@code n} tunnels to the echo
+ * target, each checked with a 1-byte echo, then held without traffic while Adit's memory is
+ * read. Over HTTP/1.1 each tunnel is a connection of its own (Adit then holds two sockets per
+ * tunnel); over HTTP/2 they share connections of {@link #STREAMS_PER_CONNECTION} streams.
+ *
+ * <p>Readings, in order: VmRSS right after the start ({@code rssFresh}); a warm-up of
+ * {@code warmUp} tunnels opened, checked and closed (classes loaded, code compiled, pools
+ * grown: costs paid once, not per tunnel); a full GC, then the live heap and VmRSS
+ * ({@code heapBase}, {@code rssBase}); the {@code n} tunnels; VmRSS before a GC
+ * ({@code rssHeld}); a full GC, then the live heap and VmRSS again ({@code heapHeld},
+ * {@code rssHeldAfterGc}).</p>
+ */
+final class IdleMemory {
+    static final int STREAMS_PER_CONNECTION = 1000;
+    private static final int IN_FLIGHT = 64;
+
+    private IdleMemory() {
+    }
+
+    record Result(int held, int connections, long rssFresh, long rssBase, long heapBase, long rssHeld, long heapHeld, long rssHeldAfterGc,
+                  double openSeconds, long errors) {
+        /** RSS growth from the fresh start to the tunnels held (the peers' method), KiB per tunnel. */
+        double rssPerTunnelFromFresh() {
+            return (rssHeld - rssFresh) / (double) held;
+        }
+
+        /** RSS growth over the warmed-up baseline, both after a full GC, KiB per tunnel. */
+        double rssPerTunnelAfterGc() {
+            return (rssHeldAfterGc - rssBase) / (double) held;
+        }
+
+        /** Live heap growth after a full GC, KiB per tunnel. */
+        double heapPerTunnel() {
+            return (heapHeld - heapBase) / (double) held;
+        }
+    }
+
+    /**
+     * @param nmt where to write Adit's native memory summaries (warmed up, then held), or null;
+     *            Adit must run with {@code -XX:NativeMemoryTracking=summary}
+     */
+    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp, java.nio.file.Path nmt) throws Exception {
+        long rssFresh = adit.rssKiB();
+        try (Held warm = open(rig, transport, warmUp)) {
+            if (warm.count() < warmUp) {
+                throw new IOException("warm-up: " + warm.count() + " of " + warmUp + " tunnels opened, " + warm.errors + " errors");
+            }
+        }
+        Thread.sleep(1000); // Adit ends the warm-up tunnels
+        long heapBase = adit.liveHeapKiB();
+        long rssBase = adit.rssKiB();
+        if (nmt != null) {
+            java.nio.file.Files.writeString(nmt, "== warmed up, after GC\n" + adit.jcmd("VM.native_memory", "summary"));
+        }
+        long t0 = System.nanoTime();
+        try (Held held = open(rig, transport, n)) {
+            double openSeconds = (System.nanoTime() - t0) / 1e9;
+            Thread.sleep(1000); // settle: the last 200s and echoes are through
+            long rssHeld = adit.rssKiB();
+            long heapHeld = adit.liveHeapKiB();
+            long rssHeldAfterGc = adit.rssKiB();
+            if (nmt != null) {
+                java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
+                    java.nio.file.StandardOpenOption.APPEND);
+            }
+            return new Result(held.count(), held.connections(), rssFresh, rssBase, heapBase, rssHeld, heapHeld, rssHeldAfterGc, openSeconds, held.errors);
+        }
+    }
+
+    /** The tunnels held open, and what carries them. */
+    private static final class Held implements AutoCloseable {
+        final Queue<AutoCloseable> tunnels = new ConcurrentLinkedQueue<>();
+        final List<Session> sessions = new ArrayList<>();
+        final AtomicInteger count = new AtomicInteger();
+        long errors;
+
+        int count() {
+            return count.get();
+        }
+
+        int connections() {
+            return sessions.isEmpty() ? count() : sessions.size();
+        }
+
+        @Override
+        public void close() {
+            for (AutoCloseable tunnel : tunnels) {
+                try {
+                    tunnel.close();
+                } catch (Exception ignored) {
+                    // closing anyway
+                }
+            }
+            sessions.forEach(H2Client::close);
+        }
+    }
+
+    private static Held open(Rig rig, Transport transport, int n) throws Exception {
+        Held held = new Held();
+        try {
+            if (transport.isHttp2()) {
+                openStreams(rig, transport, n, held);
+            } else {
+                openSockets(rig, transport, n, held);
+            }
+            return held;
+        } catch (Exception | Error x) {
+            held.close();
+            throw x;
+        }
+    }
+
+    private static void openSockets(Rig rig, Transport transport, int n, Held held) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        LongAdder errors = new LongAdder();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            Thread thread = new Thread(() -> {
+                ByteBuffer one = ByteBuffer.allocate(1);
+                while (next.getAndIncrement() < n) {
+                    try {
+                        SocketTunnel tunnel = SocketTunnel.open(transport, rig.adit(), rig.echo.port());
+                        held.tunnels.add(tunnel);
+                        tunnel.write(one.clear());
+                        tunnel.readFully(one.clear());
+                        held.count.incrementAndGet();
+                    } catch (IOException x) {
+                        errors.increment();
+                    }
+                }
+            }, "idle-open-" + t);
+            thread.setDaemon(true);
+            threads.add(thread);
+            thread.start();
+        }
+        for (Thread thread : threads) {
+            thread.join(TimeUnit.MINUTES.toMillis(5));
+        }
+        held.errors = errors.sum();
+    }
+
+    private static void openStreams(Rig rig, Transport transport, int n, Held held) throws Exception {
+        H2Client client = rig.http2(transport);
+        CountDownLatch finished = new CountDownLatch(n);
+        Semaphore inFlight = new Semaphore(IN_FLIGHT);
+        LongAdder errors = new LongAdder();
+        Session session = null;
+        for (int i = 0; i < n; i++) {
+            if (i % STREAMS_PER_CONNECTION == 0) {
+                session = client.connect(rig.adit());
+                held.sessions.add(session);
+            }
+            inFlight.acquire();
+            H2Client.open(session, rig.echo.port(), new TunnelStream() {
+                private final AtomicBoolean done = new AtomicBoolean();
+
+                @Override
+                void onEstablished() {
+                    send(ByteBuffer.wrap(new byte[1]), Callback.NOOP);
+                }
+
+                @Override
+                void onBytes(ByteBuffer bytes) {
+                    if (done.compareAndSet(false, true)) {
+                        held.count.incrementAndGet();
+                        inFlight.release();
+                        finished.countDown();
+                    }
+                }
+
+                @Override
+                void onError(Throwable failure) {
+                    if (done.compareAndSet(false, true)) {
+                        errors.increment();
+                        inFlight.release();
+                        finished.countDown();
+                    }
+                }
+            });
+        }
+        if (!finished.await(5, TimeUnit.MINUTES)) {
+            throw new IOException("idle tunnels: " + held.count() + " of " + n + " opened within 5 min");
+        }
+        held.errors = errors.sum();
+    }
+}

@@ -1,0 +1,146 @@
+package dev.adit.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Command-line options of {@link Bench}; every one has a default (see {@link #USAGE}). */
+final class Options {
+    /** The README's {@code java -jar adit.jar}, with the collector made explicit (ergonomics pick Serial on 1 CPU). */
+    static final String DEFAULT_ADIT_JVM = "-XX:+UseG1GC";
+    static final Set<String> GROUPS = Set.of("bulk", "aggregate", "setup", "echo", "idle");
+
+    static final String USAGE = """
+        usage: bash bench/run [options]
+          --quick               a smoke run: 1 repetition, short windows, 1,000 idle tunnels
+          --reps N              interleaved repetitions (3)
+          --warm-up S           unmeasured seconds before each rate window (0.5)
+          --bulk-seconds S      measured window of each bulk and aggregate row (2.5; the peers: 10)
+          --setup-seconds S     measured window of each setup-rate row (2; the peers: 5)
+          --echo-count N        recorded 64-byte round trips per echo row (3000), after 1,000 unrecorded
+          --idle-tunnels N      tunnels held by each idle row (9000)
+          --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
+          --adit-jvm "FLAGS"    JVM flags of Adit (%s)
+          --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
+          --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
+          --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
+          --nmt                 idle rows: Adit with -XX:NativeMemoryTracking=summary, its summaries (warmed, held) in bench/target/nmt-*.txt
+          --jfr                 record a JFR of the Adit that serves the rate rows (bench/target/adit.jfr)
+          --results FILE        where the report goes (bench/RESULTS.md; --quick: bench/target/RESULTS-quick.md)
+          --note TEXT           a line on the run's conditions, for the report
+        """.formatted(DEFAULT_ADIT_JVM);
+
+    int reps = 3;
+    double warmUp = 0.5;
+    double bulkSeconds = 2.5;
+    double setupSeconds = 2;
+    int echoWarmUp = 1000;
+    int echoCount = 3000;
+    int idleTunnels = 9000;
+    int idleWarmUp = 200;
+    Set<String> groups = new LinkedHashSet<>(List.of("bulk", "aggregate", "setup", "echo", "idle"));
+    String aditJvm = DEFAULT_ADIT_JVM;
+    Path aditJar;
+    List<String> settings = new ArrayList<>();
+    boolean jfr;
+    boolean node;
+    boolean nmt;
+    boolean quick;
+    Path results;
+    String note;
+    Path root = Path.of(".");
+    private final List<String> commandLine = new ArrayList<>();
+
+    static Options parse(String[] args) {
+        Options o = new Options();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            int first = i;
+            switch (arg) {
+                case "--quick" -> {
+                    o.quick = true;
+                    o.reps = 1;
+                    o.warmUp = 0.3;
+                    o.bulkSeconds = 0.7;
+                    o.setupSeconds = 0.7;
+                    o.echoWarmUp = 300;
+                    o.echoCount = 500;
+                    o.idleTunnels = 1000;
+                    o.idleWarmUp = 50;
+                }
+                case "--reps" -> o.reps = Integer.parseInt(value(args, ++i, arg));
+                case "--warm-up" -> o.warmUp = Double.parseDouble(value(args, ++i, arg));
+                case "--bulk-seconds" -> o.bulkSeconds = Double.parseDouble(value(args, ++i, arg));
+                case "--setup-seconds" -> o.setupSeconds = Double.parseDouble(value(args, ++i, arg));
+                case "--echo-count" -> o.echoCount = Integer.parseInt(value(args, ++i, arg));
+                case "--idle-tunnels" -> o.idleTunnels = Integer.parseInt(value(args, ++i, arg));
+                case "--only" -> {
+                    o.groups = new LinkedHashSet<>(List.of(value(args, ++i, arg).split(",")));
+                    if (!GROUPS.containsAll(o.groups)) {
+                        throw new IllegalArgumentException("--only: " + o.groups + " (expected: some of " + GROUPS + ")");
+                    }
+                }
+                case "--adit-jvm" -> o.aditJvm = value(args, ++i, arg);
+                case "--adit-jar" -> o.aditJar = Path.of(value(args, ++i, arg)).toAbsolutePath();
+                case "--set" -> o.settings.add(value(args, ++i, arg));
+                case "--jfr" -> o.jfr = true;
+                case "--node" -> o.node = true;
+                case "--nmt" -> o.nmt = true;
+                case "--results" -> o.results = Path.of(value(args, ++i, arg));
+                case "--note" -> o.note = value(args, ++i, arg);
+                case "--root" -> {
+                    o.root = Path.of(value(args, ++i, arg));
+                    continue;
+                }
+                case "-h", "--help" -> throw new IllegalArgumentException("help");
+                default -> throw new IllegalArgumentException("unknown option " + arg);
+            }
+            for (int j = first; j <= i; j++) {
+                o.commandLine.add(quote(args[j]));
+            }
+        }
+        if (o.reps < 1 || o.idleTunnels < 1 || o.echoCount < 1) {
+            throw new IllegalArgumentException("--reps, --idle-tunnels and --echo-count must be at least 1");
+        }
+        if (o.results == null) {
+            o.results = o.root.resolve(o.quick ? "bench/target/RESULTS-quick.md" : "bench/RESULTS.md");
+        }
+        return o;
+    }
+
+    /** The options as given (without --root), for the report. */
+    List<String> commandLine() {
+        return commandLine;
+    }
+
+    private static String quote(String arg) {
+        return arg.matches("[\\w.,=/:+-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    List<String> aditJvmFlags() {
+        List<String> flags = new ArrayList<>();
+        for (String flag : aditJvm.trim().split("\\s+")) {
+            if (!flag.isEmpty()) {
+                flags.add(flag);
+            }
+        }
+        return flags;
+    }
+
+    Timing bulkTiming() {
+        return Timing.seconds(warmUp, bulkSeconds);
+    }
+
+    Timing setupTiming() {
+        return Timing.seconds(warmUp, setupSeconds);
+    }
+}
