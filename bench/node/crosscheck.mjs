@@ -10,6 +10,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Resolves with p, or after ms whatever p does: no measurement waits for ever on a stalled peer.
+const bounded = (p, ms) => Promise.race([p, sleep(ms)]);
 
 if (process.argv[2] === '--targets') {
   let discarded = 0;
@@ -65,15 +67,18 @@ async function main() {
       });
       return s;
     }
-    if (!h2c.session || h2c.session.destroyed) {
-      h2c.session = http2.connect(`http://127.0.0.1:${aditPort}`, { settings: { initialWindowSize: 8 << 20 } });
-      h2c.session.on('error', () => {});
-      await new Promise((res) => h2c.session.once('connect', res));
+    if (!h2c.session || h2c.session.destroyed || h2c.session.closed) {
+      const session = http2.connect(`http://127.0.0.1:${aditPort}`, { settings: { initialWindowSize: 8 << 20 } });
+      session.on('error', () => {});
+      session.on('goaway', (code) => console.error(`node: h2c GOAWAY from Adit, code ${code}`));
+      h2c.session = session;
+      await new Promise((res, rej) => { session.once('connect', res); session.once('close', () => rej(new Error('h2c session closed'))); });
     }
     const stream = h2c.session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${port}` });
     await new Promise((res, rej) => {
       stream.once('response', (h) => (h[':status'] === 200 ? res() : rej(new Error('status ' + h[':status']))));
       stream.once('error', rej);
+      stream.once('close', () => rej(new Error(`stream closed before a response (RST code ${stream.rstCode})`)));
     });
     return stream;
   }
@@ -100,9 +105,14 @@ async function main() {
       while (!stop) {
         try {
           const s = await open(via, ports.closer);
-          await new Promise((res) => { s.once('end', res); s.once('close', res); s.once('error', res); s.resume(); });
-          s.end(); s.destroy(); done++;
-        } catch { errors++; }
+          // The target closes: wait for the end (EOF / END_STREAM), then end our side the same
+          // clean way (FIN / END_STREAM) and wait for the close. No RST_STREAM: a client that
+          // cancels streams rapidly looks like a rapid-reset attack to an HTTP/2 server.
+          await bounded(new Promise((res) => { s.once('end', res); s.once('close', res); s.once('error', res); s.resume(); }), 10000);
+          s.end();
+          await bounded(new Promise((res) => { if (s.closed || s.destroyed) res(); s.once('close', res); }), 10000);
+          if (!s.destroyed) { s.destroy(); errors++; } else { done++; }
+        } catch { errors++; await sleep(10); }
       }
     };
     const loops = Array.from({ length: 32 }, loop);
@@ -110,7 +120,8 @@ async function main() {
     const c0 = done; const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
     const c1 = done; const t1 = process.hrtime.bigint();
-    stop = true; await Promise.all(loops); closeH2();
+    stop = true; await bounded(Promise.all(loops), 15000); closeH2();
+    if (errors > 0) console.error(`node: setup over ${via}: ${errors} failed attempts`);
     return (c1 - c0) / (Number(t1 - t0) / 1e9);
   }
 
@@ -120,12 +131,13 @@ async function main() {
     const ping = Buffer.alloc(64); const rtts = [];
     for (let i = -1000; i < 3000; i++) {
       const t0 = process.hrtime.bigint();
-      await new Promise((res) => {
+      const answered = await bounded(new Promise((res) => {
         let got = 0;
-        const onData = (d) => { got += d.length; if (got >= 64) { s.off('data', onData); res(); } };
+        const onData = (d) => { got += d.length; if (got >= 64) { s.off('data', onData); res(true); } };
         s.on('data', onData);
         s.write(ping);
-      });
+      }), 10000);
+      if (answered !== true) throw new Error('no echo within 10 s');
       if (i >= 0) rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
     s.destroy(); closeH2();
