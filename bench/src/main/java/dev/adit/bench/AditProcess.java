@@ -1,18 +1,25 @@
 package dev.adit.bench;
 
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Adit under test: {@code java [flags] -jar adit.jar --config FILE} as a separate process,
- * output to a log file, listening on ports the kernel chose (read back from its start
+ * output copied to a log file, listening on ports the kernel chose (read back from its start
  * lines). Memory is read from outside: VmRSS from {@code /proc/PID/status}, the live heap
  * with {@code jcmd PID GC.run} then {@code GC.heap_info}.
  */
@@ -23,6 +30,9 @@ final class AditProcess implements AutoCloseable {
     private final Ports ports;
     private final Path log;
     private final Path jcmd;
+
+    /** Marks the end of Adit's output in the queue of lines (compared by identity). */
+    private static final String EOF = new String("<eof>");
 
     private AditProcess(Process process, Ports ports, Path log, Path jcmd) {
         this.process = process;
@@ -42,22 +52,25 @@ final class AditProcess implements AutoCloseable {
         Process process = new ProcessBuilder(command)
             .directory(workingDirectory.toFile())
             .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
             .start();
+        // Adit's output goes to the log file through this reader, which also hands each line
+        // over so that the start is seen as it happens, not by polling the file.
+        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        Thread reader = new Thread(() -> copy(process, log, lines), "adit-output");
+        reader.setDaemon(true);
+        reader.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         int http = -1;
         int https = -1;
         while (http < 0 || https < 0) {
-            if (!process.isAlive()) {
-                throw new IOException("Adit exited with " + process.exitValue() + ": " + Files.readString(log));
-            }
-            if (System.nanoTime() > deadline) {
+            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (line == null || line == EOF) {
                 process.destroyForcibly();
-                throw new IOException("Adit did not start within 60 s: " + Files.readString(log));
+                String why = line == null ? "did not start within 60 s" : "exited with " + process.waitFor();
+                throw new IOException("Adit " + why + ": " + Files.readString(log));
             }
-            Thread.sleep(50);
-            Matcher m = LISTENING.matcher(Files.readString(log, StandardCharsets.UTF_8));
-            while (m.find()) {
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
                 if (m.group(1).equals("http")) {
                     http = Integer.parseInt(m.group(2));
                 } else {
@@ -66,6 +79,46 @@ final class AditProcess implements AutoCloseable {
             }
         }
         return new AditProcess(process, new Ports(http, https), log, java.resolveSibling("jcmd"));
+    }
+
+    private static void copy(Process process, Path log, LinkedBlockingQueue<String> lines) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+             BufferedWriter out = Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
+            for (String line; (line = in.readLine()) != null; ) {
+                out.write(line);
+                out.newLine();
+                out.flush();
+                lines.add(line);
+            }
+        } catch (IOException ignored) {
+            // Adit ended; the log has what it wrote.
+        } finally {
+            lines.add(EOF);
+        }
+    }
+
+    /** @return how many files (sockets included) Adit has open, from {@code /proc/PID/fd} */
+    int openFiles() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
+            return (int) fds.count();
+        }
+    }
+
+    /**
+     * Waits, at most {@code timeout}, until Adit holds at most {@code max} open files: the
+     * connections of the last measurement are closed on its side too.
+     *
+     * @return whether it got there in time
+     */
+    boolean awaitOpenFilesAtMost(int max, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (openFiles() > max) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+        return true;
     }
 
     Ports ports() {

@@ -1,5 +1,6 @@
 package dev.adit.bench;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -172,7 +173,7 @@ public final class Bench {
             warmUp(rig);
             for (int rep = 1; rep <= options.reps; rep++) {
                 for (Workload workload : workloads) {
-                    runRepetition(workload, rep);
+                    runRepetition(rig, workload, rep);
                 }
             }
             if (options.node) {
@@ -230,7 +231,7 @@ public final class Bench {
         }
     }
 
-    private void runRepetition(Workload workload, int rep) {
+    private void runRepetition(Rig rig, Workload workload, int rep) {
         List<Transport> order = new ArrayList<>();
         order.add(Transport.DIRECT);
         order.addAll(workload.vias());
@@ -239,7 +240,7 @@ public final class Bench {
         }
         Map<Transport, Sample[]> samples = new LinkedHashMap<>();
         for (Transport t : order) {
-            settle();
+            settle(rig);
             Sample[] s = measure(workload, t);
             samples.put(t, s);
             StringBuilder line = new StringBuilder();
@@ -270,12 +271,14 @@ public final class Bench {
         }
     }
 
-    /** A pause between measurements: the previous one's connections are closed by then. */
-    private static void settle() {
+    /** Between measurements: waits (bounded) until Adit has closed the previous one's connections. */
+    private static void settle(Rig rig) {
         try {
-            Thread.sleep(300);
-        } catch (InterruptedException x) {
-            Thread.currentThread().interrupt();
+            if (!rig.awaitAditQuiet(Duration.ofSeconds(10))) {
+                log("Adit still holds the last measurement's connections after 10 s; measuring anyway");
+            }
+        } catch (IOException x) {
+            log("cannot count Adit's open files: %s", x);
         }
     }
 
@@ -302,7 +305,6 @@ public final class Bench {
         }
         try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit-idle-" + name + ".log"))) {
             rig.adit(adit);
-            Thread.sleep(500);
             IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
             fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
             afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);

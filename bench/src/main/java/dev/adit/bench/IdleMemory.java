@@ -1,6 +1,7 @@
 package dev.adit.bench;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +65,10 @@ final class IdleMemory {
                 throw new IOException("warm-up: " + warm.count() + " of " + warmUp + " tunnels opened, " + warm.errors + " errors");
             }
         }
-        Thread.sleep(1000); // Adit ends the warm-up tunnels
+        // Adit has closed the warm-up tunnels before the baseline is read.
+        if (!rig.awaitAditQuiet(Duration.ofSeconds(30))) {
+            throw new IOException("Adit still holds the warm-up tunnels after 30 s");
+        }
         long heapBase = adit.liveHeapKiB();
         long rssBase = adit.rssKiB();
         if (nmt != null) {
@@ -73,7 +77,7 @@ final class IdleMemory {
         long t0 = System.nanoTime();
         try (Held held = open(rig, transport, n)) {
             double openSeconds = (System.nanoTime() - t0) / 1e9;
-            Thread.sleep(1000); // settle: the last 200s and echoes are through
+            // Every tunnel counted in held answered its 1-byte echo: all are through Adit.
             long rssHeld = adit.rssKiB();
             long heapHeld = adit.liveHeapKiB();
             long rssHeldAfterGc = adit.rssKiB();

@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -18,6 +20,8 @@ import java.util.function.LongSupplier;
 final class Load {
     private volatile boolean stopped;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** Counted down by the first failure: a window waits on it, so a failed load ends it early. */
+    private final CountDownLatch failed = new CountDownLatch(1);
     private final List<Closeable> resources = new CopyOnWriteArrayList<>();
     final LongAdder errors = new LongAdder();
 
@@ -26,8 +30,8 @@ final class Load {
     }
 
     void fail(Throwable x) {
-        if (!stopped) {
-            failure.compareAndSet(null, x);
+        if (!stopped && failure.compareAndSet(null, x)) {
+            failed.countDown();
         }
     }
 
@@ -47,12 +51,12 @@ final class Load {
      * @return the counter's increase over the window, after the warm-up, and Adit's CPU time
      */
     Window measure(LongSupplier counter, LongSupplier aditCpu, Duration warmUp, Duration window) throws Exception {
-        Thread.sleep(warmUp.toMillis());
+        failed.await(warmUp.toNanos(), TimeUnit.NANOSECONDS);
         checkFailure();
         long cpu0 = aditCpu.getAsLong();
         long c0 = counter.getAsLong();
         long t0 = System.nanoTime();
-        Thread.sleep(window.toMillis());
+        failed.await(window.toNanos(), TimeUnit.NANOSECONDS);
         long c1 = counter.getAsLong();
         long t1 = System.nanoTime();
         long cpu1 = aditCpu.getAsLong();

@@ -1,5 +1,7 @@
 package dev.adit.bench;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.function.LongSupplier;
 
 /**
@@ -7,6 +9,9 @@ import java.util.function.LongSupplier;
  * process), one HTTP/2 client per HTTP/2 transport, and the ports of the Adit under test.
  */
 final class Rig implements AutoCloseable {
+    /** Files Adit may hold beyond its start: the HTTP/2 clients' connections, log files, JIT. */
+    static final int FILE_SLACK = 16;
+
     final Target discard;
     final Target source;
     final Target echo;
@@ -15,6 +20,8 @@ final class Rig implements AutoCloseable {
     final H2Client h2;
     private volatile Ports adit;
     private volatile LongSupplier aditCpu = () -> 0;
+    private volatile AditProcess aditProcess;
+    private volatile int aditBaselineFiles;
 
     Rig() throws Exception {
         discard = Target.start(Target.Kind.DISCARD);
@@ -29,9 +36,23 @@ final class Rig implements AutoCloseable {
         return adit;
     }
 
-    void adit(AditProcess process) {
+    void adit(AditProcess process) throws IOException {
         this.adit = process.ports();
         this.aditCpu = process::cpuNanos;
+        this.aditProcess = process;
+        this.aditBaselineFiles = process.openFiles();
+    }
+
+    /**
+     * Waits (at most {@code timeout}) until Adit holds no more files than when it started, give
+     * or take {@link #FILE_SLACK}: the tunnels and connections of the last measurement are gone
+     * on its side as well, so they do not weigh on the next.
+     *
+     * @return whether Adit got there in time (true when there is no Adit)
+     */
+    boolean awaitAditQuiet(Duration timeout) throws IOException {
+        AditProcess process = aditProcess;
+        return process == null || process.awaitOpenFilesAtMost(aditBaselineFiles + FILE_SLACK, timeout);
     }
 
     /** Adit's CPU time so far (ns); on the direct path -1, which {@link Load#measure} reports as NaN. */
