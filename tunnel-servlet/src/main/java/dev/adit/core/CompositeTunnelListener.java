@@ -1,6 +1,7 @@
 package dev.adit.core;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,47 +25,33 @@ final class CompositeTunnelListener implements TunnelListener
     @Override
     public void onOpened(TunnelInfo tunnel)
     {
-        for (TunnelListener listener : listeners)
-        {
-            try
-            {
-                listener.onOpened(tunnel);
-            }
-            catch (Throwable x)
-            {
-                LOG.warn("tunnel {}: listener {} failed in onOpened", tunnel.id(), listener, x);
-            }
-        }
+        each(tunnel, "onOpened", listener -> listener.onOpened(tunnel));
     }
 
     @Override
     public void onClosed(TunnelInfo tunnel, TunnelFailure outcome, Throwable cause)
     {
-        for (TunnelListener listener : listeners)
-        {
-            try
-            {
-                listener.onClosed(tunnel, outcome, cause);
-            }
-            catch (Throwable x)
-            {
-                LOG.warn("tunnel {}: listener {} failed in onClosed", tunnel.id(), listener, x);
-            }
-        }
+        each(tunnel, "onClosed", listener -> listener.onClosed(tunnel, outcome, cause));
     }
 
     @Override
     public void onRefused(TunnelInfo tunnel, TunnelFailure failure, Throwable cause)
     {
+        each(tunnel, "onRefused", listener -> listener.onRefused(tunnel, failure, cause));
+    }
+
+    /** Tells every listener, each guarded on its own so that one failing does not silence the next. */
+    private void each(TunnelInfo tunnel, String event, Consumer<TunnelListener> call)
+    {
         for (TunnelListener listener : listeners)
         {
             try
             {
-                listener.onRefused(tunnel, failure, cause);
+                call.accept(listener);
             }
             catch (Throwable x)
             {
-                LOG.warn("tunnel {}: listener {} failed in onRefused", tunnel.id(), listener, x);
+                LOG.warn("tunnel {}: listener {} failed in {}", tunnel.id(), listener, event, x);
             }
         }
     }
