@@ -113,6 +113,7 @@ public final class AditComponents
             http2 = new HTTP2Client(clientConnector);
             http2.setInitialStreamRecvWindow(config.http2().initialStreamWindow().toIntBytes());
             http2.setInitialSessionRecvWindow(config.http2().initialSessionWindow().toIntBytes());
+            http2.setMaxFrameSize(config.http2().maxFrameSize().toIntBytes());
             // Explicit: 0 would give tunnel streams the connector's idle timeout. The tunnel's
             // own idle timeout takes over once a stream carries a tunnel.
             http2.setStreamIdleTimeout(config.http2().streamIdleTimeout().toMillis());

@@ -201,6 +201,7 @@ public final class AditServer
             factory.setInitialSessionRecvWindow(h2.initialSessionWindow().toIntBytes());
             // Explicit: 0 would make Jetty copy the connector's idle timeout onto every stream.
             factory.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
+            factory.setMaxFrameSize(h2.maxFrameSize().toIntBytes());
             factory.setConnectProtocolEnabled(true);
             return factory;
         }

@@ -1,12 +1,18 @@
 package dev.adit.embed;
 
+import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import dev.adit.config.mp.ConfigBinder;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.SettingsFrame;
+import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.Server;
 import org.junit.jupiter.api.Test;
 
@@ -37,5 +43,46 @@ class AditServerTest
         HTTP2Client client = server.getBean(HTTP2Client.class);
         assertThat(client).isNotNull();
         assertThat(client.getStreamIdleTimeout()).isEqualTo(42_000);
+    }
+
+    @Test
+    void theListenersAndTheUpstreamClientAdvertiseTheConfiguredMaxFrameSize() throws Exception
+    {
+        Map<String, String> p = new HashMap<>();
+        p.put("adit.http.port", "0");
+        p.put("adit.https.enabled", "false");
+        p.put("adit.h2.max-frame-size", "128KiB");
+        // An h2 cluster, so that there is an upstream HTTP/2 client.
+        p.put("adit.routes", "a");
+        p.put("adit.route.a.match.authority", "a.test");
+        p.put("adit.route.a.action", "proxy");
+        p.put("adit.route.a.cluster", "a");
+        p.put("adit.cluster.a.endpoints", "127.0.0.1:1");
+        p.put("adit.cluster.a.protocol", "h2");
+        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        HTTP2Client probe = new HTTP2Client();
+        try
+        {
+            server.start();
+            assertThat(server.getBean(HTTP2Client.class).getMaxFrameSize()).isEqualTo(128 * 1024);
+            probe.start();
+            CompletableFuture<Map<Integer, Integer>> settings = new CompletableFuture<>();
+            int port = ((NetworkConnector)server.getConnectors()[0]).getLocalPort();
+            probe.connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener()
+            {
+                @Override
+                public void onSettings(Session session, SettingsFrame frame)
+                {
+                    settings.complete(frame.getSettings());
+                }
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(settings.get(10, TimeUnit.SECONDS)).containsEntry(SettingsFrame.MAX_FRAME_SIZE, 128 * 1024);
+        }
+        finally
+        {
+            probe.stop();
+            server.stop();
+        }
     }
 }

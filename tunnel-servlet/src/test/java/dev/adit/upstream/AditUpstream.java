@@ -47,7 +47,7 @@ final class AditUpstream implements AutoCloseable
         List<ListenerConfig> listeners = List.of(
             new ListenerConfig("http", true, "127.0.0.1", 0, Optional.empty(), Optional.empty()),
             new ListenerConfig("https", true, "127.0.0.1", 0, Optional.of(TestCertificates.serverChain()), Optional.of(TestCertificates.serverKey())));
-        Http2Config http2 = new Http2Config(maxConcurrentStreams, Size.ofMebibytes(8), Size.ofMebibytes(32), Duration.ofMinutes(5));
+        Http2Config http2 = new Http2Config(maxConcurrentStreams, Size.ofMebibytes(8), Size.ofMebibytes(32), Duration.ofMinutes(5), Http2Config.DEFAULTS.maxFrameSize());
         PolicyConfig policy = new PolicyConfig(List.of("*"), List.of("127.0.0.66"), false);
         AditConfig config = new AditConfig(listeners, Duration.ofSeconds(30), TunnelConfig.DEFAULTS.withConnectTimeout(Duration.ofSeconds(5)), http2, policy);
         server = AditServer.builder(config).byteBufferPool(buffers).build();

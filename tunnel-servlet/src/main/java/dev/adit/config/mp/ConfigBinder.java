@@ -115,7 +115,8 @@ public final class ConfigBinder
             value(ConfigKeys.H2_MAX_CONCURRENT_STREAMS, t -> Values.integer(t, 1, 1_000_000)),
             orDefault(streamWindow, Http2Config.DEFAULTS.initialStreamWindow()),
             orDefault(sessionWindow, Http2Config.DEFAULTS.initialSessionWindow()),
-            value(ConfigKeys.H2_STREAM_IDLE_TIMEOUT, t -> positive(Values.duration(t))));
+            value(ConfigKeys.H2_STREAM_IDLE_TIMEOUT, t -> positive(Values.duration(t))),
+            value(ConfigKeys.H2_MAX_FRAME_SIZE, t -> size(t, Http2Config.MIN_FRAME_SIZE, Http2Config.MAX_FRAME_SIZE)));
 
         PolicyConfig policy = new PolicyConfig(rules(ConfigKeys.POLICY_ALLOW), rules(ConfigKeys.POLICY_DENY),
             value(ConfigKeys.POLICY_ALLOW_OPEN_PROXY, Values::bool));

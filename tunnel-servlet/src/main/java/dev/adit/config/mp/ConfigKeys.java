@@ -31,6 +31,7 @@ public final class ConfigKeys
     public static final ConfigKey H2_MAX_CONCURRENT_STREAMS = key("adit.h2.max-concurrent-streams", "integer", "1024", "SETTINGS_MAX_CONCURRENT_STREAMS: tunnels one HTTP/2 connection may carry.");
     public static final ConfigKey H2_INITIAL_STREAM_WINDOW = key("adit.h2.initial-stream-window", "size", "8MiB", "HTTP/2 receive window per stream (64KiB - 1 to 2GiB - 1).");
     public static final ConfigKey H2_INITIAL_SESSION_WINDOW = key("adit.h2.initial-session-window", "size", "32MiB", "HTTP/2 receive window per connection; at least the stream window.");
+    public static final ConfigKey H2_MAX_FRAME_SIZE = key("adit.h2.max-frame-size", "size", "64KiB", "SETTINGS_MAX_FRAME_SIZE Adit advertises on its HTTP/2 listeners and upstream connections: the largest DATA frame a peer may send it (16KiB to 16MiB - 1).");
     public static final ConfigKey H2_STREAM_IDLE_TIMEOUT = key("adit.h2.stream-idle-timeout", "duration", "1h", "Idle timeout of HTTP/2 streams before they become tunnels (Jetty would otherwise use the connector's 30 s).");
     public static final ConfigKey POLICY_ALLOW = key("adit.policy.allow", "list of rules", "*", "Destinations tunnels may reach: HOST[:PORTS] rules, by name or resolved address.");
     public static final ConfigKey POLICY_DENY = key("adit.policy.deny", "list of rules", "", "Destinations refused, checked against the name and every resolved address; wins over allow.");
@@ -93,7 +94,7 @@ public final class ConfigKeys
         HTTP_ENABLED, HTTP_HOST, HTTP_PORT, HTTP_UPGRADES, HTTPS_ENABLED, HTTPS_HOST, HTTPS_PORT, HTTPS_UPGRADES, TLS_CERT_CHAIN, TLS_PRIVATE_KEY,
         TLS_CLIENT_AUTH, TLS_CLIENT_CA, TLS_PROTOCOLS,
         SERVER_IDLE_TIMEOUT, TUNNEL_CONNECT_TIMEOUT, TUNNEL_IDLE_TIMEOUT, TUNNEL_MAX_DURATION, TUNNEL_BUFFER_SIZE,
-        H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_STREAM_IDLE_TIMEOUT,
+        H2_MAX_CONCURRENT_STREAMS, H2_INITIAL_STREAM_WINDOW, H2_INITIAL_SESSION_WINDOW, H2_MAX_FRAME_SIZE, H2_STREAM_IDLE_TIMEOUT,
         POLICY_ALLOW, POLICY_DENY, POLICY_ALLOW_OPEN_PROXY,
         ACCESS_LOG_ENABLED,
         ROUTES, ROUTE_ACTION, ROUTE_CLUSTER, ROUTE_DENY_STATUS, ROUTE_UPGRADE_ENABLED, ROUTE_ALLOW_POST, ROUTE_PROXY_PROTOCOL,

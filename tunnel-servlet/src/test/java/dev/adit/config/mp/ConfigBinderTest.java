@@ -41,6 +41,7 @@ class ConfigBinderTest
             .isGreaterThanOrEqualTo(16L << 20)
             .isGreaterThanOrEqualTo(4 * config.http2().initialStreamWindow().bytes());
         assertThat(config.http2().streamIdleTimeout()).isGreaterThan(Duration.ofSeconds(30));
+        assertThat(config.http2().maxFrameSize()).isEqualTo(Size.ofKibibytes(64));
         assertThat(config.policy().allow()).containsExactly("*");
         assertThat(config.accessLog().enabled()).isTrue();
     }
@@ -55,6 +56,7 @@ class ConfigBinderTest
             "adit.tunnel.buffer-size", "32KiB",
             "adit.h2.initial-stream-window", "1MiB",
             "adit.h2.initial-session-window", "4194304",
+            "adit.h2.max-frame-size", "16384",
             "adit.policy.deny", "10.0.0.0/8, [fd00::/8]:*",
             "adit.access-log.enabled", "false")));
 
@@ -63,6 +65,7 @@ class ConfigBinderTest
         assertThat(config.tunnel().idleTimeout()).isEqualTo(Duration.ofMinutes(90));
         assertThat(config.tunnel().bufferSize()).isEqualTo(Size.ofKibibytes(32));
         assertThat(config.http2().initialSessionWindow()).isEqualTo(Size.ofMebibytes(4));
+        assertThat(config.http2().maxFrameSize()).isEqualTo(Size.ofKibibytes(16));
         assertThat(config.policy().deny()).containsExactly("10.0.0.0/8", "[fd00::/8]:*");
         assertThat(config.accessLog().enabled()).isFalse();
     }
@@ -78,6 +81,8 @@ class ConfigBinderTest
         "adit.tunnel.buffer-size       | 12 apples | a size from 1KiB to 16MiB",
         "adit.h2.initial-stream-window | 1KiB    | a size from",
         "adit.h2.max-concurrent-streams| 0       | an integer from 1",
+        "adit.h2.max-frame-size        | 8KiB    | a size from 16KiB to",
+        "adit.h2.max-frame-size        | 16MiB   | a size from 16KiB to",
         "adit.policy.allow             | 10.0.0.0/33 | HOST[:PORTS]",
         "adit.policy.deny              | example.com:99999 | HOST[:PORTS]",
         "adit.tls.cert-chain           | /nonexistent/chain.pem | a readable file",
