@@ -95,7 +95,8 @@ public final class AditComponents
         ClientConnector clientConnector = new ClientConnector();
         if (server != null)
         {
-            clientConnector.setExecutor(server.getThreadPool());
+            // Upstream sockets and HTTP/2 connections run tunnel code that never blocks.
+            clientConnector.setExecutor(new InPlaceExecutor(server.getThreadPool()));
             clientConnector.setScheduler(server.getScheduler());
             clientConnector.setByteBufferPool(server.getByteBufferPool());
         }

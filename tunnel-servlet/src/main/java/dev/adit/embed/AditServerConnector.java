@@ -2,6 +2,7 @@ package dev.adit.embed;
 
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.Executor;
 
 import dev.adit.core.ResetAwareEndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
@@ -20,6 +21,17 @@ public class AditServerConnector extends ServerConnector
     public AditServerConnector(Server server, ConnectionFactory... factories)
     {
         super(server, factories);
+    }
+
+    /**
+     * @param executor  the executor of this connector's selectors and connections ({@code null}:
+     *                  the server's thread pool)
+     * @param acceptors threads blocked in {@code accept()}; 0 lets the selectors accept, which
+     *                  saves a thread wake-up per connection; -1 is Jetty's default
+     */
+    public AditServerConnector(Server server, Executor executor, int acceptors, ConnectionFactory... factories)
+    {
+        super(server, executor, null, null, acceptors, -1, factories);
     }
 
     @Override
