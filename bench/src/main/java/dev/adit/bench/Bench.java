@@ -297,6 +297,7 @@ public final class Bench {
     private void runIdle(Rig rig, Path jar, Path config, Transport t) throws Exception {
         String name = t.label().replace(' ', '-').toLowerCase(Locale.ROOT);
         Row fresh = row("idle RSS from fresh start", "idle, RSS growth per tunnel from a fresh start", "KiB", Row.Kind.MEMORY, t);
+        Row settled = row("idle RSS settled", String.format(Locale.ROOT, "idle, RSS growth per tunnel from a fresh start, then %.0f s without traffic", options.idleSettle), "KiB", Row.Kind.MEMORY, t);
         Row afterGc = row("idle RSS after GC", "idle, RSS growth per tunnel after warm-up, both after GC", "KiB", Row.Kind.MEMORY, t);
         Row heap = row("idle heap", "idle, live heap per tunnel after GC", "KiB", Row.Kind.MEMORY, t);
         List<String> flags = new ArrayList<>(options.aditJvmFlags());
@@ -305,14 +306,15 @@ public final class Bench {
         }
         try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit-idle-" + name + ".log"))) {
             rig.adit(adit);
-            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
+            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.idleSettle, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
             fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
+            settled.add(Double.NaN, r.rssPerTunnelSettled(), Double.NaN);
             afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);
             heap.add(Double.NaN, r.heapPerTunnel(), Double.NaN);
             String note = String.format(Locale.ROOT,
-                "%,d of %,d held over %,d connection(s), opened in %.1f s, %d errors; RSS MiB: fresh %.1f, warmed+GC %.1f, held %.1f, held+GC %.1f; live heap MiB: warmed %.1f, held %.1f",
+                "%,d of %,d held over %,d connection(s), opened in %.1f s, %d errors; RSS MiB: fresh %.1f, warmed+GC %.1f, held %.1f, held and settled %.1f, held+GC %.1f; live heap MiB: warmed %.1f, held %.1f",
                 r.held(), options.idleTunnels, r.connections(), r.openSeconds(), r.errors(),
-                r.rssFresh() / 1024.0, r.rssBase() / 1024.0, r.rssHeld() / 1024.0, r.rssHeldAfterGc() / 1024.0,
+                r.rssFresh() / 1024.0, r.rssBase() / 1024.0, r.rssHeld() / 1024.0, r.rssSettled() / 1024.0, r.rssHeldAfterGc() / 1024.0,
                 r.heapBase() / 1024.0, r.heapHeld() / 1024.0);
             log("idle %s: %s", t.label(), note);
             idleNotes.add("idle over " + t.label() + ": " + note);
@@ -321,12 +323,12 @@ public final class Bench {
             }
         } catch (Exception x) {
             log("idle %s failed: %s", t.label(), x);
-            for (Row row : List.of(fresh, afterGc, heap)) {
+            for (Row row : List.of(fresh, settled, afterGc, heap)) {
                 row.add(Double.NaN, Double.NaN, Double.NaN);
                 row.notes.add("failed: " + x);
             }
         }
-        idleRows.addAll(List.of(fresh, afterGc, heap));
+        idleRows.addAll(List.of(fresh, settled, afterGc, heap));
     }
 
     private String generated(List<Row> rows, String table, String notes, String loadBefore, Instant started, Duration took) {

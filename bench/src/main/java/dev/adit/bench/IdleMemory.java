@@ -26,8 +26,10 @@ import org.eclipse.jetty.util.Callback;
  * {@code warmUp} tunnels opened, checked and closed (classes loaded, code compiled, pools
  * grown: costs paid once, not per tunnel); a full GC, then the live heap and VmRSS
  * ({@code heapBase}, {@code rssBase}); the {@code n} tunnels; VmRSS before a GC
- * ({@code rssHeld}); a full GC, then the live heap and VmRSS again ({@code heapHeld},
- * {@code rssHeldAfterGc}).</p>
+ * ({@code rssHeld}); VmRSS again after {@code settle} seconds without traffic or forced GC
+ * ({@code rssSettled}: what a JVM that returns idle memory by itself gives back, as the
+ * standalone Adit's periodic GC does); a full GC, then the live heap and VmRSS again
+ * ({@code heapHeld}, {@code rssHeldAfterGc}).</p>
  */
 final class IdleMemory {
     static final int STREAMS_PER_CONNECTION = 1000;
@@ -36,11 +38,16 @@ final class IdleMemory {
     private IdleMemory() {
     }
 
-    record Result(int held, int connections, long rssFresh, long rssBase, long heapBase, long rssHeld, long heapHeld, long rssHeldAfterGc,
-                  double openSeconds, long errors) {
+    record Result(int held, int connections, long rssFresh, long rssBase, long heapBase, long rssHeld, long rssSettled, long heapHeld,
+                  long rssHeldAfterGc, double openSeconds, long errors) {
         /** RSS growth from the fresh start to the tunnels held (the peers' method), KiB per tunnel. */
         double rssPerTunnelFromFresh() {
             return (rssHeld - rssFresh) / (double) held;
+        }
+
+        /** The same after the tunnels were held quiet for a while, no GC forced, KiB per tunnel. */
+        double rssPerTunnelSettled() {
+            return (rssSettled - rssFresh) / (double) held;
         }
 
         /** RSS growth over the warmed-up baseline, both after a full GC, KiB per tunnel. */
@@ -58,7 +65,7 @@ final class IdleMemory {
      * @param nmt where to write Adit's native memory summaries (warmed up, then held), or null;
      *            Adit must run with {@code -XX:NativeMemoryTracking=summary}
      */
-    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp, java.nio.file.Path nmt) throws Exception {
+    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp, double settle, java.nio.file.Path nmt) throws Exception {
         long rssFresh = adit.rssKiB();
         try (Held warm = open(rig, transport, warmUp)) {
             if (warm.count() < warmUp) {
@@ -79,13 +86,23 @@ final class IdleMemory {
             double openSeconds = (System.nanoTime() - t0) / 1e9;
             // Every tunnel counted in held answered its 1-byte echo: all are through Adit.
             long rssHeld = adit.rssKiB();
+            // Read every half second for the settle period: the measurement is the last reading.
+            long settleEnd = System.nanoTime() + (long) (settle * 1e9);
+            long rssSettled = rssHeld;
+            while (System.nanoTime() < settleEnd) {
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(500_000_000L, settleEnd - System.nanoTime()));
+                rssSettled = adit.rssKiB();
+            }
             long heapHeld = adit.liveHeapKiB();
             long rssHeldAfterGc = adit.rssKiB();
             if (nmt != null) {
                 java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
                     java.nio.file.StandardOpenOption.APPEND);
+                java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, live objects\n" + adit.jcmd("GC.class_histogram"),
+                    java.nio.file.StandardOpenOption.APPEND);
             }
-            return new Result(held.count(), held.connections(), rssFresh, rssBase, heapBase, rssHeld, heapHeld, rssHeldAfterGc, openSeconds, held.errors);
+            return new Result(held.count(), held.connections(), rssFresh, rssBase, heapBase, rssHeld, rssSettled, heapHeld, rssHeldAfterGc, openSeconds,
+                held.errors);
         }
     }
 

@@ -21,12 +21,13 @@ final class Options {
           --setup-seconds S     measured window of each setup-rate row (2; the peers: 5)
           --echo-count N        recorded 64-byte round trips per echo row (3000), after 1,000 unrecorded
           --idle-tunnels N      tunnels held by each idle row (9000)
+          --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (15)
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
           --adit-jvm "FLAGS"    JVM flags of Adit (%s)
           --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
           --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
           --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
-          --nmt                 idle rows: Adit with -XX:NativeMemoryTracking=summary, its summaries (warmed, held) in bench/target/nmt-*.txt
+          --nmt                 idle rows: Adit with -XX:NativeMemoryTracking=summary, its summaries (warmed, held) and a class histogram (held) in bench/target/nmt-*.txt
           --jfr                 record a JFR of the Adit that serves the rate rows (bench/target/adit.jfr)
           --results FILE        where the report goes (bench/RESULTS.md; --quick: bench/target/RESULTS-quick.md)
           --note TEXT           a line on the run's conditions, for the report
@@ -40,6 +41,7 @@ final class Options {
     int echoCount = 3000;
     int idleTunnels = 9000;
     int idleWarmUp = 200;
+    double idleSettle = 15;
     Set<String> groups = new LinkedHashSet<>(List.of("bulk", "aggregate", "setup", "echo", "idle"));
     String aditJvm = DEFAULT_ADIT_JVM;
     Path aditJar;
@@ -69,6 +71,7 @@ final class Options {
                     o.echoCount = 500;
                     o.idleTunnels = 1000;
                     o.idleWarmUp = 50;
+                    o.idleSettle = 3;
                 }
                 case "--reps" -> o.reps = Integer.parseInt(value(args, ++i, arg));
                 case "--warm-up" -> o.warmUp = Double.parseDouble(value(args, ++i, arg));
@@ -76,6 +79,7 @@ final class Options {
                 case "--setup-seconds" -> o.setupSeconds = Double.parseDouble(value(args, ++i, arg));
                 case "--echo-count" -> o.echoCount = Integer.parseInt(value(args, ++i, arg));
                 case "--idle-tunnels" -> o.idleTunnels = Integer.parseInt(value(args, ++i, arg));
+                case "--idle-settle" -> o.idleSettle = Double.parseDouble(value(args, ++i, arg));
                 case "--only" -> {
                     o.groups = new LinkedHashSet<>(List.of(value(args, ++i, arg).split(",")));
                     if (!GROUPS.containsAll(o.groups)) {

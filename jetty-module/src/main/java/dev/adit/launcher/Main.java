@@ -76,6 +76,7 @@ public final class Main
             return 2;
         }
 
+        HeapReturn.apply();
         Server server = AditServer.builder(config).build();
         server.setStopAtShutdown(true);
         try
