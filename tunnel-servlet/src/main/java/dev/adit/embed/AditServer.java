@@ -102,9 +102,6 @@ public final class AditServer
             return this;
         }
 
-        /** Acceptor threads per listener: Integer.getInteger so that the bench can compare. */
-        private static final int ACCEPTORS = Integer.getInteger("test.adit.acceptors", 0);
-
         public Server build()
         {
             QueuedThreadPool threads = new QueuedThreadPool();
@@ -141,7 +138,7 @@ public final class AditServer
         {
             HttpConfiguration http = httpConfiguration();
             HTTP2CServerConnectionFactory h2c = configure(new HTTP2CServerConnectionFactory(http));
-            ServerConnector connector = new AditServerConnector(server, new InPlaceExecutor(server.getThreadPool()), ACCEPTORS, new TunnelHttpConnectionFactory(http), h2c);
+            ServerConnector connector = new AditServerConnector(server, new InPlaceExecutor(server.getThreadPool()), new TunnelHttpConnectionFactory(http), h2c);
             return bind(connector, listener);
         }
 
@@ -173,7 +170,7 @@ public final class AditServer
             alpn.setDefaultProtocol("http/1.1");
             // Not Jetty's own: it could drop a client's last records after a half-close.
             SslConnectionFactory tls = new DrainFirstSslConnectionFactory(ssl, alpn.getProtocol());
-            ServerConnector connector = new AditServerConnector(server, new InPlaceExecutor(server.getThreadPool()), ACCEPTORS, tls, alpn, h2, http1);
+            ServerConnector connector = new AditServerConnector(server, new InPlaceExecutor(server.getThreadPool()), tls, alpn, h2, http1);
             return bind(connector, listener);
         }
 

@@ -24,14 +24,12 @@ public class AditServerConnector extends ServerConnector
     }
 
     /**
-     * @param executor  the executor of this connector's selectors and connections ({@code null}:
-     *                  the server's thread pool)
-     * @param acceptors threads blocked in {@code accept()}; 0 lets the selectors accept, which
-     *                  saves a thread wake-up per connection; -1 is Jetty's default
+     * @param executor the executor of this connector's selectors and connections ({@code null}:
+     *                 the server's thread pool)
      */
-    public AditServerConnector(Server server, Executor executor, int acceptors, ConnectionFactory... factories)
+    public AditServerConnector(Server server, Executor executor, ConnectionFactory... factories)
     {
-        super(server, executor, null, null, acceptors, -1, factories);
+        super(server, executor, null, null, -1, -1, factories);
     }
 
     @Override
