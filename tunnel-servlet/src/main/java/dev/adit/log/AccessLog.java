@@ -13,6 +13,8 @@ import java.util.function.Consumer;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
+import org.eclipse.jetty.util.component.ContainerLifeCycle;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,11 +49,25 @@ import org.slf4j.LoggerFactory;
  * {@link FormatterPool}), the time and addresses are printed without intermediate objects,
  * and the one string a line allocates is the line itself; nothing at all when the logger is
  * off. Safe to call from any number of threads at once.</p>
+ *
+ * <p>Lines for the logger are written by a thread of the log's own while it is started (an
+ * {@link AsyncLines}, a child bean): an I/O thread formats the line and queues it, and does not
+ * wait for the logger's formatting and its write to a pipe or a file. The queue is bounded,
+ * nothing is dropped (when it is full the producing thread writes, which is back-pressure),
+ * lines keep their order, and stopping writes what is queued. Before the log starts and after
+ * it stops, lines are written on the thread that ended the tunnel. A line given to a
+ * {@link #AccessLog(Consumer) sink of the caller's} is handed over on that thread, unless the
+ * sink is a {@link LifeCycle} (such as an {@link AsyncLines}), which then starts and stops with
+ * the log.</p>
  */
-public final class AccessLog implements TunnelListener
+public final class AccessLog extends ContainerLifeCycle implements TunnelListener
 {
     /** The logger the lines go to by default, at INFO. */
     public static final String LOGGER_NAME = "adit.access";
+    /** The writer thread's name. */
+    public static final String THREAD_NAME = "adit-access-log";
+    /** How many lines may wait for the writer thread (about 600 bytes each). */
+    static final int QUEUE_CAPACITY = 4096;
 
     private static final Logger LOG = LoggerFactory.getLogger(LOGGER_NAME);
 
@@ -60,14 +76,21 @@ public final class AccessLog implements TunnelListener
     private final Clock clock;
     private final FormatterPool formatters = new FormatterPool();
 
-    /** Lines go to the SLF4J logger {@value #LOGGER_NAME} at INFO. */
+    /**
+     * Lines go to the SLF4J logger {@value #LOGGER_NAME} at INFO, from the thread
+     * {@value #THREAD_NAME} while this log is started.
+     */
     public AccessLog()
     {
         // "{}": the line is an argument, never a pattern a logger might interpret.
-        this(line -> LOG.info("{}", line), LOG::isInfoEnabled, Clock.systemUTC());
+        this(new AsyncLines(line -> LOG.info("{}", line), QUEUE_CAPACITY, THREAD_NAME), LOG::isInfoEnabled, Clock.systemUTC());
     }
 
-    /** @param lines where each line goes instead of SLF4J (a file, a queue, a test) */
+    /**
+     * @param lines where each line goes instead of SLF4J (a file, a queue, a test), called on
+     *              the thread that ended the tunnel; a {@link LifeCycle} is started and stopped
+     *              with this log
+     */
     public AccessLog(Consumer<String> lines)
     {
         this(lines, () -> true, Clock.systemUTC());
@@ -78,6 +101,8 @@ public final class AccessLog implements TunnelListener
         this.lines = Objects.requireNonNull(lines);
         this.enabled = Objects.requireNonNull(enabled);
         this.clock = Objects.requireNonNull(clock);
+        if (lines instanceof LifeCycle)
+            installBean(lines);
     }
 
     @Override

@@ -208,4 +208,48 @@ class AccessLogTest
         assertThat(lines).hasSize(1);
         assertThat(lines.get(0)).startsWith("{\"start_time\"").endsWith("\"tunnel_id\":\"5e\"}");
     }
+
+    @Test
+    void aStartedLogWritesFromItsThreadInOrderAndStoppingWritesEveryLine() throws Exception
+    {
+        List<String[]> written = new CopyOnWriteArrayList<>();
+        AsyncLines writer = new AsyncLines(line -> written.add(new String[]{line, Thread.currentThread().getName()}), 16, AccessLog.THREAD_NAME);
+        AccessLog async = new AccessLog(writer, () -> true, Clock.fixed(END, ZoneOffset.UTC));
+        assertThat(async.getBean(AsyncLines.class)).isSameAs(writer);
+        async.start();
+        assertThat(writer.isRunning()).isTrue();
+        async.onClosed(new Info("first", "example.com:443", "HTTP/1.1", null, null, null, START, 0, 0, null, 200), TunnelFailure.COMPLETED, null);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (written.isEmpty())
+        {
+            assertThat(System.nanoTime() - deadline).as("the first line is written").isNegative();
+            Thread.onSpinWait();
+        }
+        assertThat(written.get(0)[1]).as("an I/O thread only queues").isEqualTo(AccessLog.THREAD_NAME);
+        List<String> ids = new ArrayList<>(List.of("first"));
+        for (int i = 0; i < 500; i++)
+        {
+            ids.add("a" + i);
+            async.onClosed(new Info("a" + i, "example.com:443", "HTTP/1.1", null, null, null, START, i, 0, null, 200), TunnelFailure.COMPLETED, null);
+        }
+        async.stop();
+        assertThat(writer.isStopped()).isTrue();
+        List<String> loggedIds = new ArrayList<>();
+        for (String[] line : written)
+            loggedIds.add((String)JsonLine.parse(line[0]).get("tunnel_id"));
+        assertThat(loggedIds).containsExactlyElementsOf(ids);
+
+        async.onRefused(new Info("late", "example.com:443", "HTTP/1.1", null, null, null, START, 0, 0, null, 503), TunnelFailure.UNAVAILABLE, null);
+        assertThat(written.get(written.size() - 1)[0]).contains("\"tunnel_id\":\"late\"");
+        assertThat(written.get(written.size() - 1)[1]).as("after stop, the caller writes").isEqualTo(Thread.currentThread().getName());
+    }
+
+    @Test
+    void theLoggersLogHasAWriterThreadAndASinkOfTheCallersHasNone()
+    {
+        AsyncLines writer = new AccessLog().getBean(AsyncLines.class);
+        assertThat(writer).isNotNull();
+        assertThat(writer.getCapacity()).isEqualTo(AccessLog.QUEUE_CAPACITY);
+        assertThat(new AccessLog(lines::add).getBeans()).isEmpty();
+    }
 }
