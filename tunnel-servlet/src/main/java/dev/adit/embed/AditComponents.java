@@ -35,8 +35,9 @@ import org.eclipse.jetty.util.component.Container;
  * the servlet ({@code dev.adit.servlet.AditServlet}) keeps them in a service of its own. One
  * place, so that all three run the same Adit.
  *
- * <p>Life cycle: the upstream side and the clusters are beans of an owner, in that order (a
- * cluster may open connections when it starts), so that they start and stop with it: the
+ * <p>Life cycle: the access log (when enabled), the upstream side and the clusters are beans of
+ * an owner, in that order (a cluster may open connections when it starts; the log, which has a
+ * writer thread, stops after what it logs), so that they start and stop with it: the
  * server ({@link #install}), or a servlet's service, whose life is the webapp's
  * ({@link #build}). The handler starts nothing of them: the caller puts {@link #handler()} in
  * the server's handler tree, or calls its {@code handle} directly. Threads, scheduler and
@@ -107,6 +108,8 @@ public final class AditComponents
         Duration connectTimeout = config.clusters().values().stream().map(ClusterConfig::connectTimeout)
             .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
         TcpUpstream upstream = new TcpUpstream(clientConnector, policy, connectTimeout);
+        // The access log before the parts whose tunnels it logs: it starts first and stops last.
+        TunnelListener tunnelListener = tunnelListener(owner, config, listener, accessLogLines);
         owner.addBean(upstream);
         HTTP2Client http2 = null;
         if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
@@ -127,20 +130,21 @@ public final class AditComponents
             clusters.put(cluster.name(), c);
             owner.addBean(c);
         }
-        TunnelListener tunnelListener = tunnelListener(config, listener, accessLogLines);
         TunnelHandler handler = new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, tunnelListener);
         return new AditComponents(config, clientConnector, tunnelListener, clusters, handler);
     }
 
     /**
      * The access log first: a listener that waits for a tunnel's end (tests do) then finds
-     * its line already written.
+     * its line already given to {@code accessLogLines}. (Lines for the logger are queued for the
+     * log's writer thread; the log is a bean of {@code owner}, which starts and stops it.)
      */
-    private static TunnelListener tunnelListener(AditConfig config, TunnelListener listener, Consumer<String> accessLogLines)
+    private static TunnelListener tunnelListener(Container owner, AditConfig config, TunnelListener listener, Consumer<String> accessLogLines)
     {
         if (!config.accessLog().enabled())
             return listener;
         AccessLog accessLog = accessLogLines == null ? new AccessLog() : new AccessLog(accessLogLines);
+        owner.addBean(accessLog);
         return listener == TunnelListener.NOOP ? accessLog : TunnelListener.all(accessLog, listener);
     }
 

@@ -1,27 +1,20 @@
 package dev.adit.log;
 
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
-import dev.adit.policy.Authority;
+import org.eclipse.jetty.util.component.ContainerLifeCycle;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,29 +45,52 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The JSON is written by Jackson's streaming generator, never by hand, with non-ASCII
  * escaped: a target a client made up cannot break the line or the object. Cheap enough for
- * I/O threads (one small string per tunnel, nothing when the logger is off).</p>
+ * I/O threads: generators are kept and reused ({@link LineFormatter}, lent by a
+ * {@link FormatterPool}), the time and addresses are printed without intermediate objects,
+ * and the one string a line allocates is the line itself; nothing at all when the logger is
+ * off. Safe to call from any number of threads at once.</p>
+ *
+ * <p>Lines for the logger are written by a thread of the log's own while it is started (an
+ * {@link AsyncLines}, a child bean): an I/O thread formats the line and queues it, and does not
+ * wait for the logger's formatting and its write to a pipe or a file. The queue is bounded,
+ * nothing is dropped (when it is full the producing thread writes, which is back-pressure),
+ * lines keep their order, and stopping writes what is queued. Before the log starts and after
+ * it stops, lines are written on the thread that ended the tunnel. A line given to a
+ * {@link #AccessLog(Consumer) sink of the caller's} is handed over on that thread, unless the
+ * sink is a {@link LifeCycle} (such as an {@link AsyncLines}), which then starts and stops with
+ * the log.</p>
  */
-public final class AccessLog implements TunnelListener
+public final class AccessLog extends ContainerLifeCycle implements TunnelListener
 {
     /** The logger the lines go to by default, at INFO. */
     public static final String LOGGER_NAME = "adit.access";
+    /** The writer thread's name. */
+    public static final String THREAD_NAME = "adit-access-log";
+    /** How many lines may wait for the writer thread (about 600 bytes each). */
+    static final int QUEUE_CAPACITY = 4096;
 
     private static final Logger LOG = LoggerFactory.getLogger(LOGGER_NAME);
-    private static final JsonFactory JSON = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
-    private static final DateTimeFormatter START_TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     private final Consumer<String> lines;
     private final BooleanSupplier enabled;
     private final Clock clock;
+    private final FormatterPool formatters = new FormatterPool();
 
-    /** Lines go to the SLF4J logger {@value #LOGGER_NAME} at INFO. */
+    /**
+     * Lines go to the SLF4J logger {@value #LOGGER_NAME} at INFO, from the thread
+     * {@value #THREAD_NAME} while this log is started.
+     */
     public AccessLog()
     {
         // "{}": the line is an argument, never a pattern a logger might interpret.
-        this(line -> LOG.info("{}", line), LOG::isInfoEnabled, Clock.systemUTC());
+        this(new AsyncLines(line -> LOG.info("{}", line), QUEUE_CAPACITY, THREAD_NAME), LOG::isInfoEnabled, Clock.systemUTC());
     }
 
-    /** @param lines where each line goes instead of SLF4J (a file, a queue, a test) */
+    /**
+     * @param lines where each line goes instead of SLF4J (a file, a queue, a test), called on
+     *              the thread that ended the tunnel; a {@link LifeCycle} is started and stopped
+     *              with this log
+     */
     public AccessLog(Consumer<String> lines)
     {
         this(lines, () -> true, Clock.systemUTC());
@@ -85,6 +101,8 @@ public final class AccessLog implements TunnelListener
         this.lines = Objects.requireNonNull(lines);
         this.enabled = Objects.requireNonNull(enabled);
         this.clock = Objects.requireNonNull(clock);
+        if (lines instanceof LifeCycle)
+            installBean(lines);
     }
 
     @Override
@@ -106,43 +124,23 @@ public final class AccessLog implements TunnelListener
     }
 
     /** @return the line for a tunnel that ended at {@code end} */
-    static String format(TunnelInfo tunnel, TunnelFailure outcome, Instant end)
+    String format(TunnelInfo tunnel, TunnelFailure outcome, Instant end)
     {
-        StringWriter out = new StringWriter(512);
-        try (JsonGenerator json = JSON.createGenerator(out))
+        LineFormatter formatter = formatters.acquire();
+        String line;
+        try
         {
-            Instant start = tunnel.startTime();
-            json.writeStartObject();
-            json.writeStringField("start_time", START_TIME.format(start));
-            json.writeNumberField("duration", Math.max(0, Duration.between(start, end).toMillis()));
-            string(json, "protocol", tunnel.protocol());
-            string(json, "authority", tunnel.authority());
-            json.writeNumberField("response_code", tunnel.responseCode());
-            json.writeStringField("response_flags", outcome.responseFlag());
-            json.writeStringField("response_code_details", outcome.code());
-            json.writeNumberField("bytes_received", tunnel.bytesFromDownstream());
-            json.writeNumberField("bytes_sent", tunnel.bytesFromUpstream());
-            string(json, "upstream_host", address(tunnel.upstreamAddress()));
-            string(json, "upstream_cluster", tunnel.upstreamCluster());
-            string(json, "downstream_remote_address", address(tunnel.downstreamRemoteAddress()));
-            string(json, "downstream_local_address", address(tunnel.downstreamLocalAddress()));
-            string(json, "tunnel_id", tunnel.id());
-            json.writeEndObject();
+            line = formatter.format(tunnel, outcome, end);
         }
         catch (IOException x)
         {
-            // A StringWriter does not fail; Jackson declares it anyway.
+            // A LineWriter does not fail; Jackson declares it anyway.
             throw new UncheckedIOException(x);
         }
-        return out.toString();
-    }
-
-    private static void string(JsonGenerator json, String name, String value) throws IOException
-    {
-        if (value == null)
-            json.writeNullField(name);
-        else
-            json.writeStringField(name, value);
+        // Given back only after a whole line: on any exception above it is dropped, as its
+        // generator may be half-way through an object.
+        formatters.release(formatter);
+        return line;
     }
 
     /** @return {@code ip:port}, {@code [v6]:port} with the IPv6 address in RFC 5952 text (as Envoy prints it), or null */
@@ -152,11 +150,7 @@ public final class AccessLog implements TunnelListener
             return null;
         if (!(address instanceof InetSocketAddress inet))
             return address.toString();
-        InetAddress ip = inet.getAddress();
-        if (ip != null && inet.getPort() > 0)
-            return Authority.of(ip, inet.getPort()).toString();
-        String host = inet.getHostString();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        return LineFormatter.append(new StringBuilder(48), inet).toString();
     }
 
     @Override

@@ -140,6 +140,23 @@ public record Authority(String host, int port) {
   }
 
   /**
+   * Appends what {@code of(address, port).toString()} returns, without building the authority
+   * (nor checking the port): {@code 10.0.0.1:443}, {@code [2001:db8::1]:443}. For hot paths
+   * that print socket addresses, such as the access log. Never resolves.
+   *
+   * @return {@code out}
+   */
+  public static StringBuilder appendTo(StringBuilder out, InetAddress address, int port) {
+    byte[] raw = address.getAddress();
+    if (raw.length == 4) {
+      IpLiterals.appendIpv4(out, raw, 0);
+    } else {
+      IpLiterals.appendIpv6(out.append('['), raw).append(']');
+    }
+    return out.append(':').append(port);
+  }
+
+  /**
    * The authority of a socket address, by its IP address (never a name: no reverse lookup),
    * e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}.
    */

@@ -127,18 +127,19 @@ final class IpLiterals {
 
   /** RFC 5952 canonical text: lowercase, longest zero run as "::", mapped IPv4 as a dotted quad. */
   static String formatIpv6(byte[] a) {
+    return appendIpv6(new StringBuilder(39), a).toString();
+  }
+
+  /** {@link #formatIpv6} appended to {@code out}, for callers that reuse a builder. */
+  static StringBuilder appendIpv6(StringBuilder out, byte[] a) {
     if (isIpv4Mapped(a)) {
-      return "::ffff:" + formatIpv4(Arrays.copyOfRange(a, 12, 16));
-    }
-    int[] g = new int[8];
-    for (int i = 0; i < 8; i++) {
-      g[i] = (a[2 * i] & 0xff) << 8 | (a[2 * i + 1] & 0xff);
+      return appendIpv4(out.append("::ffff:"), a, 12);
     }
     int bestStart = -1;
     int bestLength = 1; // RFC 5952 §4.2.2: a single zero group is not shortened
     for (int i = 0; i < 8; ) {
       int j = i;
-      while (j < 8 && g[j] == 0) {
+      while (j < 8 && group(a, j) == 0) {
         j++;
       }
       if (j - i > bestLength) {
@@ -147,23 +148,41 @@ final class IpLiterals {
       }
       i = j == i ? i + 1 : j;
     }
-    StringBuilder out = new StringBuilder(39);
+    int start = out.length();
     for (int i = 0; i < 8; i++) {
       if (i == bestStart) {
         out.append("::");
         i += bestLength - 1;
         continue;
       }
-      if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
+      if (out.length() > start && out.charAt(out.length() - 1) != ':') {
         out.append(':');
       }
-      out.append(Integer.toHexString(g[i]));
+      appendHex(out, group(a, i));
     }
-    return out.toString();
+    return out;
+  }
+
+  private static int group(byte[] a, int i) {
+    return (a[2 * i] & 0xff) << 8 | (a[2 * i + 1] & 0xff);
+  }
+
+  /** Lowercase hex without leading zeros, as {@link Integer#toHexString} but with no string. */
+  private static void appendHex(StringBuilder out, int value) {
+    int shift = value == 0 ? 0 : (31 - Integer.numberOfLeadingZeros(value)) & ~3;
+    for (; shift >= 0; shift -= 4) {
+      out.append(Character.forDigit((value >>> shift) & 0xf, 16));
+    }
   }
 
   static String formatIpv4(byte[] a) {
-    return (a[0] & 0xff) + "." + (a[1] & 0xff) + "." + (a[2] & 0xff) + "." + (a[3] & 0xff);
+    return appendIpv4(new StringBuilder(15), a, 0).toString();
+  }
+
+  /** The dotted quad of {@code a[offset..offset+3]} appended to {@code out}. */
+  static StringBuilder appendIpv4(StringBuilder out, byte[] a, int offset) {
+    return out.append(a[offset] & 0xff).append('.').append(a[offset + 1] & 0xff).append('.')
+        .append(a[offset + 2] & 0xff).append('.').append(a[offset + 3] & 0xff);
   }
 
   /** {@code ::ffff:a.b.c.d} (RFC 4291 §2.5.5.2). */

@@ -7,6 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.adit.config.mp.ConfigBinder;
+import dev.adit.log.AccessLog;
+import dev.adit.log.AsyncLines;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import org.eclipse.jetty.http2.api.Session;
@@ -84,5 +86,41 @@ class AditServerTest
             probe.stop();
             server.stop();
         }
+    }
+
+    @Test
+    void theAccessLogsWriterThreadStartsAndStopsWithTheServer() throws Exception
+    {
+        Map<String, String> p = new HashMap<>();
+        p.put("adit.http.port", "0");
+        p.put("adit.https.enabled", "false");
+        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        AccessLog accessLog = server.getBean(AccessLog.class);
+        assertThat(accessLog).as("the access log is a bean of the server").isNotNull();
+        AsyncLines writer = accessLog.getBean(AsyncLines.class);
+        assertThat(writer).isNotNull();
+        server.start();
+        try
+        {
+            assertThat(accessLog.isRunning()).isTrue();
+            assertThat(writer.isRunning()).isTrue();
+        }
+        finally
+        {
+            server.stop();
+        }
+        assertThat(writer.isStopped()).isTrue();
+    }
+
+    @Test
+    void anAccessLogWithASinkOfTheCallersHasNoWriterThread() throws Exception
+    {
+        Map<String, String> p = new HashMap<>();
+        p.put("adit.http.port", "0");
+        p.put("adit.https.enabled", "false");
+        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).accessLog(line -> {}).build();
+        assertThat(server.getBean(AccessLog.class).getBean(AsyncLines.class)).isNull();
     }
 }

@@ -191,4 +191,29 @@ class AuthorityTest {
         .hasMessageContaining("missing port")
         .message().hasSizeLessThan(500);
   }
+
+  @ParameterizedTest(name = "{0} port {1} is appended as \"{2}\"")
+  @CsvSource({
+      "10.1.2.3, 443, 10.1.2.3:443",
+      "0.0.0.0, 1, 0.0.0.0:1",
+      "255.255.255.255, 65535, 255.255.255.255:65535",
+      "::1, 8080, [::1]:8080",
+      "2001:DB8:0:0:1:0:0:1, 443, [2001:db8::1:0:0:1]:443",
+      "fe80::1%1, 80, [fe80::1]:80",
+  })
+  void appendToWritesWhatTheAuthorityOfTheAddressPrints(String ip, int port, String text)
+      throws Exception {
+    InetAddress address = InetAddress.getByName(ip);
+    assertThat(Authority.appendTo(new StringBuilder(), address, port)).hasToString(text);
+    assertThat(Authority.of(address, port)).hasToString(text);
+  }
+
+  @Test
+  void appendToWritesAMappedInet6AddressAsAuthorityOfDoes() throws Exception {
+    byte[] mapped = IpLiterals.parseIpv6("::ffff:10.1.2.3");
+    InetAddress six = Inet6Address.getByAddress(null, mapped, -1);
+    StringBuilder out = new StringBuilder("at ");
+    assertThat(Authority.appendTo(out, six, 80)).isSameAs(out).hasToString("at [::ffff:10.1.2.3]:80");
+    assertThat(Authority.of(six, 80)).hasToString("[::ffff:10.1.2.3]:80");
+  }
 }

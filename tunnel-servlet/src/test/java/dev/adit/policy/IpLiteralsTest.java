@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -57,5 +58,49 @@ class IpLiteralsTest {
     InetAddress v6 = InetAddress.getByAddress(IpLiterals.parseIpv6("2001:db8::1"));
     assertThat(IpLiterals.normalize(v4)).isEqualTo(v4);
     assertThat(IpLiterals.normalize(v6)).isEqualTo(v6);
+  }
+
+  @Test
+  void randomIpv6AddressesPrintAsTheJdksFullTextWithTheFirstLongestZeroRunShortened()
+      throws Exception {
+    SplittableRandom random = new SplittableRandom(5952);
+    for (int n = 0; n < 20_000; n++) {
+      byte[] a = new byte[16];
+      for (int g = 0; g < 8; g++) {
+        if (random.nextInt(3) != 0) {
+          int value = random.nextInt(2) == 0 ? random.nextInt(0x20) : random.nextInt(0x10000);
+          a[2 * g] = (byte) (value >>> 8);
+          a[2 * g + 1] = (byte) value;
+        }
+      }
+      if (IpLiterals.isIpv4Mapped(a)) {
+        continue;
+      }
+      assertThat(IpLiterals.formatIpv6(a)).as("%s", java.util.Arrays.toString(a)).isEqualTo(rfc5952(a));
+      StringBuilder out = new StringBuilder("x");
+      assertThat(IpLiterals.appendIpv6(out, a)).hasToString("x" + rfc5952(a));
+    }
+  }
+
+  /** RFC 5952 from the JDK's uncompressed text (lowercase hex, no leading zeros). */
+  private static String rfc5952(byte[] a) throws Exception {
+    String[] groups = Inet6Address.getByAddress(null, a, -1).getHostAddress().split(":");
+    int bestStart = -1;
+    int bestLength = 1;
+    for (int i = 0; i < 8; i++) {
+      int j = i;
+      while (j < 8 && groups[j].equals("0")) {
+        j++;
+      }
+      if (j - i > bestLength) {
+        bestStart = i;
+        bestLength = j - i;
+      }
+    }
+    if (bestStart < 0) {
+      return String.join(":", groups);
+    }
+    return String.join(":", java.util.Arrays.copyOfRange(groups, 0, bestStart)) + "::"
+        + String.join(":", java.util.Arrays.copyOfRange(groups, bestStart + bestLength, 8));
   }
 }
