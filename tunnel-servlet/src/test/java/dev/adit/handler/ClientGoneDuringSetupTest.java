@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -43,8 +44,12 @@ import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.FuturePromise;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -88,7 +93,7 @@ class ClientGoneDuringSetupTest
      * Adit proxying every CONNECT to {@code proxy} over HTTP/1.1, and terminating POST tunnels
      * to {@code /tunnel/...} at {@code target}.
      */
-    private AditFixture adit(GatedProxy proxy, GatedProxy target) throws Exception
+    private static Map<String, String> properties(GatedProxy proxy, GatedProxy target)
     {
         Map<String, String> p = new HashMap<>();
         p.put("adit.routes", "post,all");
@@ -101,7 +106,7 @@ class ClientGoneDuringSetupTest
         p.put("adit.cluster.up.endpoints", "127.0.0.1:" + proxy.port());
         p.put("adit.cluster.up.protocol", "http1");
         p.put("adit.tunnel.connect-timeout", "20s");
-        return started.adit(p);
+        return p;
     }
 
     /*
@@ -122,7 +127,7 @@ class ClientGoneDuringSetupTest
     {
         GatedProxy proxy = started.add(new GatedProxy(true));
         GatedProxy target = started.add(new GatedProxy(false));
-        AditFixture adit = adit(proxy, target);
+        AditFixture adit = started.adit(properties(proxy, target));
         GatedProxy upstream = method.equals("POST") ? target : proxy;
         if (when != When.BEFORE_THE_200)
             upstream.open(TUNNELS);
@@ -154,6 +159,43 @@ class ClientGoneDuringSetupTest
         for (String line : lines)
             assertThat(JsonLine.parse(line)).as(line).containsEntry("response_flags", "DC");
         until("Adit closed every client connection", () -> connectedEndPoints(adit) == 0, () -> connectedEndPoints(adit));
+    }
+
+    @Test
+    void aResetBetweenThe200AndTheHandlersReturnIsLoggedToo() throws Exception
+    {
+        // Jetty completes an exchange, and upgrades it, only once the handler has returned. When
+        // the upstream answers first, the 200 is out while the handler is still running, and
+        // the client may reset the stream before the upgrade: Jetty then skips it.
+        CountDownLatch handlerMayReturn = new CountDownLatch(1);
+        GatedProxy proxy = started.add(new GatedProxy(true));
+        GatedProxy target = started.add(new GatedProxy(false));
+        proxy.open(1);
+        AditFixture adit = started.add(AditFixture.start(properties(proxy, target), handler -> new Handler.Wrapper(handler)
+        {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) throws Exception
+            {
+                boolean handled = super.handle(request, response, callback);
+                assertThat(handlerMayReturn.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).as("the test let the handler return").isTrue();
+                return handled;
+            }
+
+            @Override
+            public InvocationType getInvocationType()
+            {
+                return InvocationType.BLOCKING;
+            }
+        }));
+        try (H2Client client = new H2Client(adit.address(Transport.H2C)))
+        {
+            client.open("CONNECT", When.ON_THE_200);
+            until("Adit saw the reset", () -> proxy.requests() == 1 && openHttp2Streams(adit) == 0, () -> proxy.requests() + " " + openHttp2Streams(adit));
+            handlerMayReturn.countDown();
+            until("one access-log line and the upstream connection ended", () -> adit.accessLog.all().size() == 1 && proxy.ended() == 1,
+                () -> "ended " + proxy.ended() + ", lines " + adit.accessLog.all());
+        }
+        assertThat(JsonLine.parse(adit.accessLog.all().get(0))).containsEntry("response_flags", "DC");
     }
 
     /** Polls {@code condition}, which has no event to wait on, for at most {@link #TIMEOUT}. */
