@@ -35,7 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>A tunnel that will never start is released with {@link #refuse}, which reports it once
  * with {@link TunnelListener#onRefused} (the client was answered non-2xx, or went away), so
  * that every tunnel request reaches the access log; a side that closes before the start does
- * the same. {@link #dispose} releases it without any event, for tunnels no one accounts for.</p>
+ * the same. {@link #dispose} releases it without any event, for tunnels no one accounts for.
+ * Until a side has opened, its endpoint is not the tunnel's: releasing leaves it to whoever is
+ * opening it, and should it open afterwards it is aborted at once.</p>
+ *
+ * <p>Ending always reports: the event fires even when closing a side throws (which is logged),
+ * so that no failure of an endpoint can take a tunnel out of the access log.</p>
  *
  * <p>What the creator learns on the way is set on the tunnel for listeners and logs: the
  * cluster ({@link #setUpstreamCluster}), the status answered ({@link #setResponseCode}), the
@@ -50,13 +55,25 @@ public final class Tunnel implements TunnelInfo
     private static final Logger LOG = LoggerFactory.getLogger(Tunnel.class);
     private static final AtomicLong IDS = new AtomicLong();
 
+    /**
+     * NEW until both sides opened; STARTING while {@link #start} sets the pipes up and reports
+     * the opening, an abort meanwhile being deferred to its end ({@link #pendingAbort}), so
+     * that onClosed never comes before onOpened nor meets half-made pipes; then OPEN; CLOSED
+     * once ended, whichever way.
+     */
     private enum State
     {
-        NEW, OPEN, CLOSED
+        NEW, STARTING, OPEN, CLOSED
+    }
+
+    /** Why and how to abort, when that has to wait for the start to finish. */
+    private record Abort(TunnelFailure outcome, Throwable cause, TunnelConnection culprit)
+    {
     }
 
     private final String id = Long.toString(IDS.incrementAndGet(), 36);
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
+    private final AtomicReference<Abort> pendingAbort = new AtomicReference<>();
     private final AtomicInteger openedConnections = new AtomicInteger();
     private final AtomicInteger completedPipes = new AtomicInteger();
     private final String authority;
@@ -115,13 +132,15 @@ public final class Tunnel implements TunnelInfo
         return upstream;
     }
 
+    /** Called by the connection once it is marked opened (which {@link #release} reads after ending). */
     void onConnectionOpened(TunnelConnection connection)
     {
-        // A side that opens after the tunnel was disposed (the client left while the upstream
+        // A side that opens after the tunnel was released (the client left while the upstream
         // was still answering) would otherwise stay connected until its idle timeout.
         if (state.get() == State.CLOSED)
         {
-            connection.aborter().abort(connection.getEndPoint(), new IOException("tunnel " + id + " was disposed before its " + connection.side() + " side opened"));
+            IOException late = new IOException("tunnel " + id + " was released before its " + connection.side() + " side opened");
+            quietly("abort the late " + connection.side() + " side", () -> connection.aborter().abort(connection.getEndPoint(), late));
             return;
         }
         if (openedConnections.incrementAndGet() == 2)
@@ -130,7 +149,7 @@ public final class Tunnel implements TunnelInfo
 
     private void start()
     {
-        if (!state.compareAndSet(State.NEW, State.OPEN))
+        if (!state.compareAndSet(State.NEW, State.STARTING))
             return;
         int bufferSize = config.bufferSize().toIntBytes();
         toUpstream = new Pipe(downstream, upstream, pool, bufferSize);
@@ -145,6 +164,14 @@ public final class Tunnel implements TunnelInfo
         if (LOG.isDebugEnabled())
             LOG.debug("tunnel {} opened {} -> {} ({})", id, downstreamRemoteAddress(), upstreamAddress(), authority);
         notifyOpened();
+        // Only this method leaves STARTING: an abort meanwhile is pending, not carried out.
+        state.set(State.OPEN);
+        Abort abort = pendingAbort.get();
+        if (abort != null)
+        {
+            abort(abort.outcome(), abort.cause(), abort.culprit());
+            return;
+        }
         toUpstream.iterate();
         toDownstream.iterate();
     }
@@ -156,8 +183,8 @@ public final class Tunnel implements TunnelInfo
         if (completedPipes.incrementAndGet() == 2 && state.compareAndSet(State.OPEN, State.CLOSED))
         {
             cancelMaxDuration();
-            downstream.getEndPoint().close();
-            upstream.getEndPoint().close();
+            quietly("close the downstream side", () -> downstream.getEndPoint().close());
+            quietly("close the upstream side", () -> upstream.getEndPoint().close());
             notifyClosed(TunnelFailure.COMPLETED, null);
         }
     }
@@ -180,10 +207,14 @@ public final class Tunnel implements TunnelInfo
         // or by Jetty after both directions of this side ended (then the pipes finish normally).
         if (cause == null && connection.isOutputShutdown())
             return;
-        if (state.get() == State.OPEN)
-            abort(resetOf(connection), cause, connection);
-        else if (state.get() == State.NEW)
-            end(resetOf(connection), cause);
+        // Before the start this side's close ends the tunnel; from the start on it aborts it.
+        // Retried when the start wins the race, so that the close is never lost.
+        while (state.get() == State.NEW)
+        {
+            if (end(resetOf(connection), cause))
+                return;
+        }
+        abort(resetOf(connection), cause, connection);
     }
 
     private void onMaxDuration()
@@ -208,20 +239,45 @@ public final class Tunnel implements TunnelInfo
 
     private void abort(TunnelFailure outcome, Throwable cause, TunnelConnection culprit)
     {
-        if (!state.compareAndSet(State.OPEN, State.CLOSED))
-            return;
+        while (true)
+        {
+            State current = state.get();
+            if (current == State.STARTING)
+            {
+                // The start finishes first (pipes, onOpened), then aborts with the first reason.
+                pendingAbort.compareAndSet(null, new Abort(outcome, cause, culprit));
+                if (state.get() == State.STARTING)
+                    return;
+                continue;
+            }
+            if (current != State.OPEN)
+                return;
+            if (state.compareAndSet(State.OPEN, State.CLOSED))
+                break;
+        }
+        Abort first = pendingAbort.get();
+        if (first != null)
+        {
+            outcome = first.outcome();
+            cause = first.cause();
+            culprit = first.culprit();
+        }
         cancelMaxDuration();
         if (LOG.isDebugEnabled())
             LOG.debug("tunnel {} aborted: {}", id, outcome.code(), cause);
+        Throwable why = cause;
         for (TunnelConnection side : new TunnelConnection[]{downstream, upstream})
         {
             if (side == culprit)
-                side.getEndPoint().close(cause);
+                quietly("close the " + side.side() + " side", () -> side.getEndPoint().close(why));
             else
-                side.aborter().abort(side.getEndPoint(), cause);
+                quietly("abort the " + side.side() + " side", () -> side.aborter().abort(side.getEndPoint(), why));
         }
-        toUpstream.abort(cause);
-        toDownstream.abort(cause);
+        quietly("abort the pipes", () ->
+        {
+            toUpstream.abort(why);
+            toDownstream.abort(why);
+        });
         notifyClosed(outcome, cause);
     }
 
@@ -229,8 +285,9 @@ public final class Tunnel implements TunnelInfo
      * Releases a tunnel that will never start and reports it once with
      * {@link TunnelListener#onRefused}: the client was answered with a non-2xx status (the
      * route, the policy or the upstream refused it, the connect failed), or it went away before
-     * the tunnel opened. Resets the target's side if it is connected, closes the client's.
-     * Does nothing once the tunnel started or ended (so the first report wins).
+     * the tunnel opened. Resets the target's side and closes the client's, each if it has
+     * opened (a side that opens later is aborted then). Does nothing once the tunnel started
+     * or ended (so the first report wins).
      *
      * @param failure why, as the listeners and the access log report it
      * @param status  the status answered ({@link #responseCode()}), or 0 when none reached the client
@@ -245,11 +302,17 @@ public final class Tunnel implements TunnelInfo
         return true;
     }
 
-    /** A side closed before the start: reported as refused, with whatever status was answered. */
-    private void end(TunnelFailure failure, Throwable cause)
+    /**
+     * A side closed before the start: reported as refused, with whatever status was answered.
+     *
+     * @return whether this call ended the tunnel
+     */
+    private boolean end(TunnelFailure failure, Throwable cause)
     {
-        if (release(cause))
-            notifyRefused(failure, cause);
+        if (!release(cause))
+            return false;
+        notifyRefused(failure, cause);
+        return true;
     }
 
     /**
@@ -268,11 +331,35 @@ public final class Tunnel implements TunnelInfo
             return false;
         if (LOG.isDebugEnabled())
             LOG.debug("tunnel {} released before start", id, cause);
-        if (upstream != null)
-            upstream.aborter().abort(upstream.getEndPoint(), cause);
-        if (downstream != null)
-            downstream.getEndPoint().close(cause);
+        // Only the sides that opened are the tunnel's to end. One that has not is still its
+        // opener's: Jetty owns an HTTP/2 stream until it upgrades it (closing it now would put
+        // END_STREAM before the response, and Jetty 12.1.12's HTTP2StreamEndPoint.close throws
+        // a NullPointerException without a connection); it fails or resets what it does not
+        // upgrade, and what it does is aborted by onConnectionOpened. The opened flag is set
+        // before that method reads the state, so every side is ended by one of the two.
+        TunnelConnection up = upstream;
+        if (up != null && up.isOpened())
+            quietly("abort the upstream side", () -> up.aborter().abort(up.getEndPoint(), cause));
+        TunnelConnection down = downstream;
+        if (down != null && down.isOpened())
+            quietly("close the downstream side", () -> down.getEndPoint().close(cause));
         return true;
+    }
+
+    /**
+     * Runs a step of ending the tunnel so that its failure cannot keep the next steps, nor the
+     * report, from happening. A failure here is a bug in an endpoint (ours or Jetty's).
+     */
+    private void quietly(String what, Runnable step)
+    {
+        try
+        {
+            step.run();
+        }
+        catch (Throwable x)
+        {
+            LOG.warn("tunnel {}: failed to {}", id, what, x);
+        }
     }
 
     /**
@@ -297,9 +384,11 @@ public final class Tunnel implements TunnelInfo
         responseCode = status;
     }
 
+    /** @return whether the tunnel started (its opening may still be being reported) and has not ended */
     public boolean isOpen()
     {
-        return state.get() == State.OPEN;
+        State current = state.get();
+        return current == State.STARTING || current == State.OPEN;
     }
 
     private void cancelMaxDuration()

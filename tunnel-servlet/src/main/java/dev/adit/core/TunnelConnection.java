@@ -28,6 +28,7 @@ final class TunnelConnection extends AbstractConnection implements Connection.Up
     private final EndPointAborter aborter;
     private ByteBuffer earlyData;
     private volatile boolean outputShutdown;
+    private volatile boolean opened;
 
     TunnelConnection(dev.adit.core.Tunnel tunnel, Side side, EndPoint endPoint, Executor executor, EndPointAborter aborter)
     {
@@ -84,10 +85,18 @@ final class TunnelConnection extends AbstractConnection implements Connection.Up
         return outputShutdown;
     }
 
+    /** @return whether the connection was opened: installed on its endpoint, which is the tunnel's from then on */
+    boolean isOpened()
+    {
+        return opened;
+    }
+
     @Override
     public void onOpen()
     {
         super.onOpen();
+        // Before the tunnel reads its state: see Tunnel.release.
+        opened = true;
         tunnel.onConnectionOpened(this);
     }
 

@@ -17,10 +17,10 @@ final class Http2Streams
     {
     }
 
-    /** @return whether the stream carrying {@code endPoint} is already reset or closed */
-    static boolean isResetOrClosed(EndPoint endPoint)
+    /** @return whether the stream carrying {@code endPoint} was reset, by either side */
+    static boolean isReset(EndPoint endPoint)
     {
-        return endPoint.getTransport() instanceof Stream stream && (stream.isReset() || stream.isClosed());
+        return endPoint.getTransport() instanceof Stream stream && stream.isReset();
     }
 
     /**

@@ -35,8 +35,8 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MimeTypes;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpStream;
@@ -271,8 +271,15 @@ public class TunnelHandler extends Handler.Wrapper
                       RouteConfig route, Cluster cluster, EndPoint downstream)
     {
         boolean http1 = isHttp1(request);
-        if (http1 && kind != Router.Kind.POST)
-            request.addHttpStreamWrapper(stream -> new RawTunnelResponse(stream, downstream));
+        // A POST tunnel's endpoint is its own (PostTunnel); a CONNECT's is Jetty's to upgrade.
+        UpgradeCheck upgradeCheck = kind == Router.Kind.POST ? null
+            : new UpgradeCheck(tunnel, downstream, request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_2);
+        if (upgradeCheck != null)
+        {
+            if (http1)
+                request.addHttpStreamWrapper(stream -> new RawTunnelResponse(stream, downstream));
+            request.addHttpStreamWrapper(upgradeCheck::wrap);
+        }
         Promise<InetSocketAddress> promise = new Promise<>()
         {
             @Override
@@ -281,7 +288,7 @@ public class TunnelHandler extends Handler.Wrapper
                 if (kind == Router.Kind.POST)
                     PostTunnel.start(request, response, callback, tunnel);
                 else
-                    establish(request, response, callback, tunnel, downstream, http1);
+                    establish(request, response, callback, tunnel, downstream, http1, upgradeCheck);
             }
 
             @Override
@@ -359,41 +366,27 @@ public class TunnelHandler extends Handler.Wrapper
         response.write(true, refused.body(), releasingRefusedData(request, callback));
     }
 
-    private void establish(Request request, Response response, Callback callback, Tunnel tunnel, EndPoint downstream, boolean http1)
+    /**
+     * Answers 200 and lets Jetty install the tunnel's downstream connection as it completes the
+     * exchange. Whether it does is for {@code upgradeCheck} to see: a client may go away as the
+     * 200 leaves, and Jetty then skips the upgrade without a word.
+     */
+    private void establish(Request request, Response response, Callback callback, Tunnel tunnel, EndPoint downstream, boolean http1,
+                           UpgradeCheck upgradeCheck)
     {
         EndPointAborter aborter = http1 ? EndPointAborter.TCP_RESET : Http2StreamAborter.INSTANCE;
-        request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE,
-            tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter));
+        Connection connection = tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter);
+        upgradeCheck.expect(connection);
+        request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE, connection);
         tunnel.setResponseCode(HttpStatus.OK_200);
         response.setStatus(HttpStatus.OK_200);
-        // Jetty installs the tunnel's connection on the endpoint once the response completed.
-        response.write(true, null, Callback.from(() ->
+        response.write(true, null, Callback.from(callback::succeeded, x ->
         {
-            callback.succeeded();
-            if (request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_2)
-                endIfStreamAlreadyReset(tunnel, downstream);
-        }, x ->
-        {
-            // The client went away before the 200 reached it.
+            // The client went away before the 200 reached it (on HTTP/2 its reset fails the
+            // write even if the 200 already left).
             tunnel.refuse(TunnelFailure.DOWNSTREAM_RESET, 0, x);
             callback.failed(x);
         }));
-    }
-
-    /**
-     * A client may reset its stream while the 200 is on its way; Jetty then skips the upgrade
-     * (or the reset reaches no endpoint yet), and the tunnel would wait for its idle timeout
-     * with the target connected. End it now. HTTP/2 only ({@link Http2Streams}).
-     */
-    private static void endIfStreamAlreadyReset(Tunnel tunnel, EndPoint downstream)
-    {
-        if (Http2Streams.isResetOrClosed(downstream))
-        {
-            EofException reset = new EofException("client reset the stream as the tunnel opened");
-            // Whichever applies: not started yet (then it never will), or already open.
-            tunnel.refuse(TunnelFailure.DOWNSTREAM_RESET, HttpStatus.OK_200, reset);
-            tunnel.abort(TunnelFailure.DOWNSTREAM_RESET, reset);
-        }
     }
 
     private void fail(Request request, Response response, Callback callback, Tunnel tunnel, Throwable x)

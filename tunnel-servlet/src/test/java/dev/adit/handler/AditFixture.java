@@ -32,6 +32,7 @@ import dev.adit.testing.Transport;
 import org.eclipse.jetty.io.ArrayByteBufferPool;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.microprofile.config.Config;
 
@@ -55,8 +56,15 @@ final class AditFixture implements AutoCloseable
 
     private AditFixture(AditConfig config) throws Exception
     {
+        this(config, UnaryOperator.identity());
+    }
+
+    /** @param around wraps Adit's handler, for tests that interfere with its requests */
+    private AditFixture(AditConfig config, UnaryOperator<Handler> around) throws Exception
+    {
         this.config = config;
         server = AditServer.builder(config).listener(events).accessLog(accessLog::add).byteBufferPool(pool).build();
+        server.setHandler(around.apply(server.getHandler()));
         server.start();
     }
 
@@ -89,6 +97,12 @@ final class AditFixture implements AutoCloseable
      */
     static AditFixture start(Map<String, String> properties) throws Exception
     {
+        return start(properties, UnaryOperator.identity());
+    }
+
+    /** As {@link #start(Map)}, with Adit's handler wrapped by {@code around}. */
+    static AditFixture start(Map<String, String> properties, UnaryOperator<Handler> around) throws Exception
+    {
         Map<String, String> all = new HashMap<>();
         all.put("adit.http.port", "0");
         all.put("adit.https.port", "0");
@@ -99,7 +113,7 @@ final class AditFixture implements AutoCloseable
         Config config = new SmallRyeConfigBuilder()
             .withSources(new PropertiesConfigSource(all, "test", 500))
             .build();
-        return new AditFixture(ConfigBinder.bind(config));
+        return new AditFixture(ConfigBinder.bind(config), around);
     }
 
     InetSocketAddress address(Transport transport)
