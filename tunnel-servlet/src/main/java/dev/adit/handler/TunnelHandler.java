@@ -35,6 +35,7 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MimeTypes;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Connector;
@@ -362,8 +363,10 @@ public class TunnelHandler extends Handler.Wrapper
     private void establish(Request request, Response response, Callback callback, Tunnel tunnel, EndPoint downstream, boolean http1)
     {
         EndPointAborter aborter = http1 ? EndPointAborter.TCP_RESET : Http2StreamAborter.INSTANCE;
-        request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE,
-            tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter));
+        Connection connection = tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter);
+        if (!http1)
+            Http2Streams.removeFromSessionOnClose(connection, downstream);
+        request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE, connection);
         tunnel.setResponseCode(HttpStatus.OK_200);
         response.setStatus(HttpStatus.OK_200);
         // Jetty installs the tunnel's connection on the endpoint once the response completed.
