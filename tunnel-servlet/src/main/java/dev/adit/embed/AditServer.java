@@ -13,6 +13,7 @@ import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
 import dev.adit.core.TunnelListener;
 import dev.adit.encap.EncapConnectionFactory;
+import dev.adit.handler.Http2TunnelResets;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
 import dev.adit.tls.PemCredentials;
@@ -202,6 +203,8 @@ public final class AditServer
             // Explicit: 0 would make Jetty copy the connector's idle timeout onto every stream.
             factory.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
             factory.setConnectProtocolEnabled(true);
+            // Adit's own RST_STREAM(CONNECT_ERROR)s must not cost a client its connection.
+            factory.setRateControlFactory(Http2TunnelResets.notCounting(factory.getRateControlFactory()));
             return factory;
         }
 
