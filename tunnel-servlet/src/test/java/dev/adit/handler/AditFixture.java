@@ -160,6 +160,26 @@ final class AditFixture implements AutoCloseable
         }
     }
 
+    /**
+     * Waits at most {@code timeout} until the listeners hold at most {@code n} connections (closing
+     * is asynchronous).
+     *
+     * @return how many they hold
+     */
+    int awaitConnections(int n, Duration timeout) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true)
+        {
+            int held = 0;
+            for (Connector connector : server.getConnectors())
+                held += connector.getConnectedEndPoints().size();
+            if (held <= n || System.nanoTime() > deadline)
+                return held;
+            events.awaitChange(50);
+        }
+    }
+
     @Override
     public void close() throws Exception
     {
