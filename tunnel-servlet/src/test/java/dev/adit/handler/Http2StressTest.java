@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -216,7 +215,7 @@ class Http2StressTest
     /**
      * A client that sends beyond its stream window (Jetty 12.1.12's client after the race above,
      * made certain here by enlarging the stream's send window as the race does) gets what the
-     * bench got: RST_STREAM (and GOAWAY) with FLOW_CONTROL_ERROR, Jetty's rightful verdict
+     * bench got: RST_STREAM and GOAWAY with FLOW_CONTROL_ERROR, Jetty's rightful verdict
      * (RFC 9113 §6.9.1). Every tunnel of the connection then ends: the other tunnel's target
      * sees its connection closed, and each tunnel has its access-log line.
      */
@@ -250,29 +249,40 @@ class Http2StressTest
         HTTP2Stream stream = (HTTP2Stream)established.get(EACH.toMillis(), TimeUnit.MILLISECONDS);
         int window = stream.getSendWindow();
         assertThat(window).isEqualTo(Http2Config.DEFAULTS.initialStreamWindow().toIntBytes());
-        stream.updateSendWindow(window - 65_535);
+        int excess = window - 65_535;
+        stream.updateSendWindow(excess);
 
-        // Adit stops reading once the target's socket is full; the client stops only at its own,
-        // larger, limit: Adit must see the overrun before the client blocks.
-        ByteBuffer chunk = ByteBuffer.allocate(256 * 1024);
-        for (long sent = 0; !reset.isDone(); sent += chunk.capacity())
+        // One frame at a time: Adit stops granting credit once the target's socket is full, and
+        // past Adit's window (the client's, less the excess) the client waits for the reset
+        // after each frame, so that it has nothing unread in flight when Adit closes the
+        // connection (a close with bytes unread is a TCP reset, which could drop the frames).
+        ByteBuffer frame = ByteBuffer.allocate(16 * 1024);
+        long sent = 0;
+        while (!reset.isDone())
         {
             try
             {
-                stream.data(new DataFrame(stream.getId(), chunk.duplicate(), false)).get(EACH.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            catch (ExecutionException x)
-            {
-                break; // the connection is failing
+                stream.data(new DataFrame(stream.getId(), frame.duplicate(), false)).get(EACH.toMillis(), TimeUnit.MILLISECONDS);
             }
             catch (TimeoutException x)
             {
                 fail("blocked by flow control after " + sent + " bytes without Adit noticing the overrun");
             }
+            sent += frame.capacity();
+            if (stream.getSendWindow() < excess)
+            {
+                try
+                {
+                    reset.get(3, TimeUnit.SECONDS);
+                }
+                catch (TimeoutException x)
+                {
+                    // Credit was still on its way to the client: one more frame.
+                }
+            }
         }
         assertThat(reset.get(EACH.toMillis(), TimeUnit.MILLISECONDS).getError()).isEqualTo(ErrorCode.FLOW_CONTROL_ERROR.code);
-        // Its GOAWAY(FLOW_CONTROL_ERROR) follows, but may be lost: Adit closes the socket with the
-        // client's bytes unread, and the TCP reset that makes can discard it at the client.
+        assertThat(client.goAway().get(EACH.toMillis(), TimeUnit.MILLISECONDS).getError()).isEqualTo(ErrorCode.FLOW_CONTROL_ERROR.code);
         assertThatThrownBy(() -> bystander.read(new byte[1], EACH)).isInstanceOf(TunnelResetException.class);
         bystanderTarget.closed(0).get(EACH.toMillis(), TimeUnit.MILLISECONDS);
         assertThat(adit.events.awaitClosed(2, EACH)).extracting(AditFixture.Events.Closed::outcome)
