@@ -123,7 +123,8 @@ public final class Http2TunnelClient implements TunnelClient {
         CompletableFuture<Session> connecting = transport.isTls()
             ? client.connect(client.getClientConnector().getSslContextFactory(), proxy, listener)
             : client.connect(proxy, listener);
-        return connecting.thenCombine(listener.applied(), (session, settings) -> session);
+        // Not thenCombine: it would wait for both, and a failed connect never makes a session to notify.
+        return connecting.thenCompose(session -> listener.applied().thenApply(settings -> session));
     }
 
     /**
