@@ -13,6 +13,7 @@ import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Promise;
@@ -57,14 +58,32 @@ final class H2Client implements AutoCloseable {
         return transport;
     }
 
-    /** A new HTTP/2 connection to Adit, ready once the SETTINGS exchange is done. */
+    /**
+     * A new HTTP/2 connection to Adit, ready once Adit's SETTINGS have been applied. Jetty's own
+     * future completes as soon as the client's preface is written, and Jetty 12.1.12's client can
+     * give a stream opened while Adit's first SETTINGS are being applied the initial window twice
+     * (16 MiB against Adit's 8 MiB): an upload on it then over-sends and Adit ends the connection
+     * with FLOW_CONTROL_ERROR, as one bulk row once saw.
+     */
     Session connect(Ports adit) throws Exception {
+        CompletableFuture<Void> settings = new CompletableFuture<>();
         Session.Listener listener = new Session.Listener() {
+            @Override
+            public void onSettings(Session session, SettingsFrame frame) {
+                settings.complete(null); // called after Jetty applied them
+            }
         };
         var session = transport.isTls()
             ? client.connect(client.getClientConnector().getSslContextFactory(), new InetSocketAddress("127.0.0.1", adit.https()), listener)
             : client.connect(new InetSocketAddress("127.0.0.1", adit.http()), listener);
-        return session.get(10, TimeUnit.SECONDS);
+        Session connected = session.get(10, TimeUnit.SECONDS);
+        try {
+            settings.get(10, TimeUnit.SECONDS);
+        } catch (Exception x) {
+            ((HTTP2Session) connected).disconnect();
+            throw x;
+        }
+        return connected;
     }
 
     /** Sends a plain CONNECT (RFC 9113 §8.5: {@code :method} and {@code :authority} only). */

@@ -13,6 +13,7 @@ import dev.adit.config.Http2Config;
 import dev.adit.config.ListenerConfig;
 import dev.adit.core.TunnelListener;
 import dev.adit.encap.EncapConnectionFactory;
+import dev.adit.handler.Http2TunnelResets;
 import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
 import dev.adit.tls.PemCredentials;
@@ -203,6 +204,8 @@ public final class AditServer
             factory.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
             factory.setMaxFrameSize(h2.maxFrameSize().toIntBytes());
             factory.setConnectProtocolEnabled(true);
+            // Adit's own RST_STREAM(CONNECT_ERROR)s must not cost a client its connection.
+            factory.setRateControlFactory(Http2TunnelResets.notCounting(factory.getRateControlFactory()));
             return factory;
         }
 

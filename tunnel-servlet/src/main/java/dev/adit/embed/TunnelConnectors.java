@@ -6,6 +6,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 
+import dev.adit.handler.Http2TunnelResets;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionFactory;
@@ -35,7 +36,11 @@ import org.eclipse.jetty.util.component.AbstractLifeCycle;
  *   <li>a stock {@link SecureRequestCustomizer} becomes a {@link ConnectSecureRequestCustomizer}:
  *       a CONNECT's host is its target, not a name of this server's certificate;</li>
  *   <li>HTTP/2 factories with no stream idle timeout get the one given: Jetty has no property
- *       for it, and 0 would give streams the connector's idle timeout.</li>
+ *       for it, and 0 would give streams the connector's idle timeout;</li>
+ *   <li>HTTP/2 factories keep their rate control (jetty-home's
+ *       {@code jetty.http2.rateControl.maxEventsPerSecond}) but stop counting the resets Adit
+ *       sends when a tunnel fails ({@link Http2TunnelResets}), so that a client does not lose
+ *       its connection because its targets reset.</li>
  * </ul>
  * <p>Only Jetty's own classes are replaced (by exact class), so a connector is adapted once
  * however many of these a server has, and subclasses someone chose are left alone. The
@@ -88,9 +93,9 @@ public class TunnelConnectors extends AbstractLifeCycle
                 factories.set(i, DrainFirstSslConnectionFactory.copyOf((SslConnectionFactory)factory));
                 replaced = true;
             }
-            else if (h2StreamIdleTimeout > 0 && (factory.getProtocol().equalsIgnoreCase("h2") || factory.getProtocol().equalsIgnoreCase("h2c")))
+            else if (factory.getProtocol().equalsIgnoreCase("h2") || factory.getProtocol().equalsIgnoreCase("h2c"))
             {
-                Http2.streamIdleTimeout(factory, h2StreamIdleTimeout);
+                Http2.adapt(factory, h2StreamIdleTimeout);
             }
         }
         if (replaced)
@@ -130,10 +135,13 @@ public class TunnelConnectors extends AbstractLifeCycle
      */
     private static final class Http2
     {
-        private static void streamIdleTimeout(ConnectionFactory factory, long millis)
+        private static void adapt(ConnectionFactory factory, long streamIdleTimeout)
         {
-            if (factory instanceof AbstractHTTP2ServerConnectionFactory h2 && h2.getStreamIdleTimeout() == 0)
-                h2.setStreamIdleTimeout(millis);
+            if (!(factory instanceof AbstractHTTP2ServerConnectionFactory h2))
+                return;
+            if (streamIdleTimeout > 0 && h2.getStreamIdleTimeout() == 0)
+                h2.setStreamIdleTimeout(streamIdleTimeout);
+            h2.setRateControlFactory(Http2TunnelResets.notCounting(h2.getRateControlFactory()));
         }
     }
 }

@@ -1,15 +1,14 @@
 package dev.adit.handler;
 
 import dev.adit.core.EndPointAborter;
-import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.api.Stream;
-import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.util.Callback;
 
 /**
  * Aborts the HTTP/2 side of a tunnel with RST_STREAM(CONNECT_ERROR), as RFC 9113 §8.5 asks of a
- * proxy whose TCP connection was reset or failed; sockets fall back to a TCP reset.
+ * proxy whose TCP connection was reset or failed; sockets fall back to a TCP reset. The frame is
+ * one of {@link Http2TunnelResets}', which the listeners' rate control does not count.
  */
 final class Http2StreamAborter implements EndPointAborter
 {
@@ -23,7 +22,7 @@ final class Http2StreamAborter implements EndPointAborter
     public void abort(EndPoint endPoint, Throwable cause)
     {
         if (endPoint.getTransport() instanceof Stream stream && !stream.isReset())
-            stream.reset(new ResetFrame(stream.getId(), ErrorCode.HTTP_CONNECT_ERROR.code), Callback.from(() -> endPoint.close(cause)));
+            stream.reset(Http2TunnelResets.connectError(stream.getId()), Callback.from(() -> endPoint.close(cause)));
         else
             TCP_RESET.abort(endPoint, cause);
     }

@@ -1,6 +1,8 @@
 package dev.adit.handler;
 
+import org.eclipse.jetty.http2.HTTP2Stream;
 import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.util.Callback;
 
@@ -15,6 +17,35 @@ final class Http2Streams
 {
     private Http2Streams()
     {
+    }
+
+    /**
+     * Removes the stream carrying {@code endPoint} from its session once {@code connection} (the
+     * tunnel's, installed on that endpoint) closes, so that the session forgets it.
+     *
+     * <p>Why: Jetty 12.1.12's {@code HTTP2StreamEndPoint.close()} closes the stream but never
+     * removes it from its session (jetty/jetty.project#15657; Jetty removes a stream only when
+     * its own close-state machine sees both END_STREAMs, and a tunnel that ends while its
+     * END_STREAM is still queued closes the stream first). Each such stream then stays in the
+     * session, with the tunnel hanging off it, until the connection closes: a connection that
+     * carried thousands of tunnels held a third of them, and one whose client sent GOAWAY could
+     * never finish closing (the session waits for its stream count to reach zero), so it lingered
+     * until its idle timeout. Removing is idempotent, and harmless once the stream is closed: the
+     * END_STREAM already queued is still written, before any GOAWAY the removal lets out.</p>
+     */
+    static void removeFromSessionOnClose(Connection connection, EndPoint endPoint)
+    {
+        if (!(endPoint.getTransport() instanceof HTTP2Stream stream))
+            return;
+        connection.addEventListener(new Connection.Listener()
+        {
+            @Override
+            public void onClosed(Connection closed)
+            {
+                if (stream.isClosed())
+                    stream.getSession().removeStream(stream);
+            }
+        });
     }
 
     /** @return whether the stream carrying {@code endPoint} was reset, by either side */

@@ -377,6 +377,8 @@ public class TunnelHandler extends Handler.Wrapper
         EndPointAborter aborter = http1 ? EndPointAborter.TCP_RESET : Http2StreamAborter.INSTANCE;
         Connection connection = tunnel.newDownstreamConnection(downstream, request.getComponents().getExecutor(), aborter);
         upgradeCheck.expect(connection);
+        if (!http1)
+            Http2Streams.removeFromSessionOnClose(connection, downstream);
         request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE, connection);
         tunnel.setResponseCode(HttpStatus.OK_200);
         response.setStatus(HttpStatus.OK_200);

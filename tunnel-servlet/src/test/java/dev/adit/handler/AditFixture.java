@@ -29,9 +29,12 @@ import dev.adit.log.JsonLine;
 import dev.adit.testing.Quiescence;
 import dev.adit.testing.TestCertificates;
 import dev.adit.testing.Transport;
-import org.eclipse.jetty.io.ArrayByteBufferPool;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import org.eclipse.jetty.http2.HTTP2Connection;
+import org.eclipse.jetty.io.ArrayByteBufferPool;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.microprofile.config.Config;
@@ -147,6 +150,50 @@ final class AditFixture implements AutoCloseable
         assertThat(ids).as("tunnels in the access log").doesNotHaveDuplicates().containsAll(events.ended());
     }
 
+    /**
+     * The HTTP/2 streams Adit's sessions still hold, waiting at most {@code timeout} for them to
+     * go (closing is asynchronous): none once every tunnel and request on them has ended.
+     */
+    List<String> awaitNoHttp2Streams(Duration timeout) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true)
+        {
+            List<String> held = new ArrayList<>();
+            for (Connector connector : server.getConnectors())
+            {
+                for (EndPoint endPoint : connector.getConnectedEndPoints())
+                {
+                    if (endPoint.getConnection() instanceof HTTP2Connection h2)
+                        h2.getSession().getStreams().forEach(stream -> held.add(stream.toString()));
+                }
+            }
+            if (held.isEmpty() || System.nanoTime() > deadline)
+                return held;
+            events.awaitChange(50);
+        }
+    }
+
+    /**
+     * Waits at most {@code timeout} until the listeners hold at most {@code n} connections (closing
+     * is asynchronous).
+     *
+     * @return how many they hold
+     */
+    int awaitConnections(int n, Duration timeout) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true)
+        {
+            int held = 0;
+            for (Connector connector : server.getConnectors())
+                held += connector.getConnectedEndPoints().size();
+            if (held <= n || System.nanoTime() > deadline)
+                return held;
+            events.awaitChange(50);
+        }
+    }
+
     @Override
     public void close() throws Exception
     {
@@ -247,6 +294,14 @@ final class AditFixture implements AutoCloseable
         List<String> unpaired()
         {
             return new ArrayList<>(unpaired);
+        }
+
+        /** Waits at most {@code timeout} until no tunnel is open; returns either way. */
+        void awaitQuiet(Duration timeout) throws InterruptedException
+        {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (open() > 0 && System.nanoTime() < deadline)
+                awaitChange(100);
         }
 
         /** Waits (bounded) until {@code n} tunnels have closed in total. */

@@ -1,6 +1,7 @@
 package dev.adit.testing;
 
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +18,7 @@ import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
@@ -89,20 +91,70 @@ public final class Http2TunnelClient implements TunnelClient {
         Http2TunnelClient h2 = new Http2TunnelClient(transport, streamWindow, sessionWindow, tls);
         try {
             h2.client.start();
-            Session.Listener listener = new Session.Listener() {
+            PeerSettingsListener listener = new PeerSettingsListener() {
                 @Override
                 public void onGoAway(Session session, GoAwayFrame frame) {
                     h2.goAway.complete(frame);
                 }
             };
-            CompletableFuture<Session> connecting = transport.isTls()
-                ? h2.client.connect(h2.client.getClientConnector().getSslContextFactory(), proxy, listener)
-                : h2.client.connect(proxy, listener);
-            h2.session = connecting.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            h2.session = connect(h2.client, transport, proxy, listener).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             return h2;
         } catch (Exception | Error x) {
             h2.close();
             throw x;
+        }
+    }
+
+    /**
+     * Connects a session of {@code client} to {@code proxy} and completes once the proxy's first
+     * SETTINGS have been applied, not merely once this side's preface was written (which is when
+     * Jetty's own future completes).
+     *
+     * <p>Why: Jetty 12.1.12's {@code HTTP2Client} can give a stream created while the peer's
+     * first SETTINGS are being applied the initial window twice. {@code HTTP2Session.createLocalStream}
+     * registers the stream before {@code AbstractFlowControlStrategy.onStreamCreated} reads the
+     * initial send window, while {@code updateInitialStreamWindow} stores the new initial window
+     * and then adds the difference to every registered stream: a stream in between gets 8 MiB +
+     * (8 MiB - 64 KiB) against the proxy's 8 MiB, over-sends, and the proxy rightly ends the whole
+     * connection with FLOW_CONTROL_ERROR (RST_STREAM on every stream, then GOAWAY). Seen once in
+     * the bench's uploads; about one stream in 30,000 opened in a loop right after connecting.
+     */
+    public static CompletableFuture<Session> connect(HTTP2Client client, Transport transport, InetSocketAddress proxy, PeerSettingsListener listener) {
+        CompletableFuture<Session> connecting = transport.isTls()
+            ? client.connect(client.getClientConnector().getSslContextFactory(), proxy, listener)
+            : client.connect(proxy, listener);
+        // Not thenCombine: it would wait for both, and a failed connect never makes a session to notify.
+        return connecting.thenCompose(session -> listener.applied().thenApply(settings -> session));
+    }
+
+    /**
+     * A session listener that knows when the peer's first SETTINGS have been applied (Jetty calls
+     * {@code onSettings} after applying them); subclasses that override {@code onSettings},
+     * {@code onClose} or {@code onFailure} call {@code super}.
+     */
+    public static class PeerSettingsListener implements Session.Listener {
+        private final CompletableFuture<Void> applied = new CompletableFuture<>();
+
+        /** Completes when the peer's first SETTINGS have been applied; fails if the session ends first. */
+        public CompletableFuture<Void> applied() {
+            return applied;
+        }
+
+        @Override
+        public void onSettings(Session session, SettingsFrame frame) {
+            applied.complete(null);
+        }
+
+        @Override
+        public void onClose(Session session, GoAwayFrame frame, Callback callback) {
+            applied.completeExceptionally(new ClosedChannelException());
+            callback.succeeded();
+        }
+
+        @Override
+        public void onFailure(Session session, Throwable failure, Callback callback) {
+            applied.completeExceptionally(failure);
+            callback.succeeded();
         }
     }
 

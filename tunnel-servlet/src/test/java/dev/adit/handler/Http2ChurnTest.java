@@ -1,0 +1,199 @@
+package dev.adit.handler;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.adit.config.TunnelConfig;
+import dev.adit.testing.Http2Tunnel;
+import dev.adit.testing.Http2TunnelClient;
+import dev.adit.testing.Payloads;
+import dev.adit.testing.TcpTarget;
+import dev.adit.testing.Transport;
+import dev.adit.testing.TunnelClient;
+import org.eclipse.jetty.http.HostPortHttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.RateControl;
+import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Many tunnels opened and ended quickly on one HTTP/2 connection, against Jetty's rate control
+ * (a window of 128 events a second per connection by default, {@code WindowRateControl}), which
+ * ends a connection with GOAWAY(ENHANCE_YOUR_CALM) past its limit. Legitimate churn must never
+ * cost a client its connection; a client that floods resets may lose it, but must be told.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class Http2ChurnTest
+{
+    private static final Duration EACH = Duration.ofSeconds(10);
+
+    @RegisterExtension
+    final AditFixtures started = new AditFixtures();
+
+    private static TcpTarget echo;
+
+    @BeforeAll
+    static void startTargets() throws Exception
+    {
+        echo = new TcpTarget(TcpTarget.echo());
+    }
+
+    @AfterAll
+    static void stopTargets() throws Exception
+    {
+        echo.close();
+    }
+
+    private AditFixture adit() throws Exception
+    {
+        return started.add(AditFixture.start(tunnel -> tunnel.withConnectTimeout(TunnelConfig.DEFAULTS.connectTimeout())));
+    }
+
+    private Http2TunnelClient client(AditFixture adit, Transport transport) throws Exception
+    {
+        return started.add(TunnelClient.connectH2(transport, adit.address(transport),
+            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
+    }
+
+    /**
+     * Thousands of tunnels, each ended with END_STREAM both ways, cost the connection's rate
+     * control nothing at all: however fast a client churns them, it is never cut off. (Counted
+     * rather than timed, so that a slow machine tests it as well as a fast one.)
+     */
+    @Test
+    void legitimateChurnCostsTheRateControlNothing() throws Exception
+    {
+        AditFixture adit = adit();
+        Map<String, AtomicInteger> counted = countRateControlledEvents(adit);
+        Http2TunnelClient client = client(adit, Transport.H2C);
+        long seed = Payloads.seed();
+
+        Http2StressTest.runAll(adit, 2000, 64, i ->
+            new ScriptedConnectStream(16, 16, seed + i).within(EACH).open(client.session(), echo.authority()).done());
+
+        assertThat(client.goAway()).as("GOAWAY").isNotDone();
+        counted.remove("SettingsFrame"); // the client's preface
+        assertThat(counted).as("rate-controlled events").isEmpty();
+    }
+
+    /**
+     * Targets that reset their connections make Adit reset the tunnels' streams with
+     * CONNECT_ERROR (RFC 9113 §8.5), hundreds a second here: the client's connection, and its
+     * other tunnels, must not pay for it. Jetty counts the resets a server sends; Adit's own
+     * are left out ({@link Http2TunnelResets}).
+     */
+    @ParameterizedTest(name = "over {0}, 400 targets resetting do not cost the connection its other tunnels")
+    @EnumSource(value = Transport.class, names = {"H2C", "H2"})
+    void targetsResettingDoNotCostTheConnectionItsOtherTunnels(Transport transport) throws Exception
+    {
+        AditFixture adit = adit();
+        TcpTarget resetting = started.add(new TcpTarget(TcpTarget.resetAfter(16)));
+        Http2TunnelClient client = client(adit, transport);
+        Http2Tunnel bystander = client.open(echo.authority(), Map.of(), null, EACH);
+
+        List<CompletableFuture<ScriptedConnectStream.Result>> resets = new ArrayList<>();
+        for (int i = 0; i < 400; i++)
+            resets.add(new ScriptedConnectStream(16, 16, i).within(EACH).open(client.session(), resetting.authority()).done());
+        for (CompletableFuture<ScriptedConnectStream.Result> reset : resets)
+        {
+            assertThatThrownBy(() -> reset.get(EACH.toMillis() * 2, TimeUnit.MILLISECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasMessageContaining("RST_STREAM HTTP_CONNECT_ERROR");
+        }
+
+        assertThat(client.goAway()).as("GOAWAY").isNotDone();
+        byte[] ping = Payloads.random(100);
+        bystander.write(ping, EACH);
+        assertThat(bystander.readExactly(ping.length, EACH)).isEqualTo(ping);
+        bystander.shutdownOutput(EACH);
+        assertThat(bystander.read(new byte[1], EACH)).isEqualTo(-1);
+    }
+
+    /**
+     * A client that opens streams and resets them at once, in a flood (the rapid-reset attack,
+     * CVE-2023-44487), is cut off by Jetty's rate control: it gets a GOAWAY(ENHANCE_YOUR_CALM)
+     * it can see, not a silent stall, and every tunnel it started ends.
+     */
+    @Test
+    void aResetFloodIsAnsweredWithGoAway() throws Exception
+    {
+        AditFixture adit = adit();
+        Http2TunnelClient client = client(adit, Transport.H2C);
+        var request = new MetaData.ConnectRequest((String)null, new HostPortHttpField(echo.authority()), null, HttpFields.EMPTY, null);
+
+        long deadline = System.nanoTime() + EACH.toNanos();
+        int sent = 0;
+        while (!client.goAway().isDone() && !client.session().isClosed() && sent < 10_000 && System.nanoTime() < deadline)
+        {
+            client.session().newStream(new HeadersFrame(request, null, false), new Stream.Listener()
+                {
+                })
+                .thenAccept(stream -> stream.reset(new ResetFrame(stream.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP));
+            sent++;
+        }
+
+        GoAwayFrame goAway = client.goAway().get(EACH.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(goAway.getError()).isEqualTo(ErrorCode.ENHANCE_YOUR_CALM_ERROR.code);
+        // After the GOAWAY nothing waits in vain: a new tunnel fails at once, not by timing out.
+        assertThatThrownBy(() -> client.open(echo.authority(), Map.of(), null, EACH)).isNotInstanceOf(TimeoutException.class);
+        adit.events.awaitQuiet(EACH);
+        assertThat(adit.events.open()).as("tunnels still open").isZero();
+    }
+
+    /** Wraps the rate control of every HTTP/2 factory of {@code adit}: the events it is asked about, by class. */
+    private static Map<String, AtomicInteger> countRateControlledEvents(AditFixture adit)
+    {
+        Map<String, AtomicInteger> counted = new ConcurrentHashMap<>();
+        for (Connector connector : adit.server.getConnectors())
+        {
+            for (ConnectionFactory factory : connector.getConnectionFactories())
+            {
+                if (factory instanceof AbstractHTTP2ServerConnectionFactory h2)
+                {
+                    RateControl.Factory adits = h2.getRateControlFactory();
+                    h2.setRateControlFactory(new RateControl.Factory()
+                    {
+                        @Override
+                        public RateControl newRateControl(EndPoint endPoint)
+                        {
+                            RateControl rateControl = adits.newRateControl(endPoint);
+                            return event ->
+                            {
+                                counted.computeIfAbsent(event.getClass().getSimpleName(), k -> new AtomicInteger()).incrementAndGet();
+                                return rateControl.onEvent(event);
+                            };
+                        }
+                    });
+                }
+            }
+        }
+        return counted;
+    }
+}
