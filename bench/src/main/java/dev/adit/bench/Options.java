@@ -21,7 +21,7 @@ final class Options {
           --setup-seconds S     measured window of each setup-rate row (2; the peers: 5)
           --echo-count N        recorded 64-byte round trips per echo row (3000), after 1,000 unrecorded
           --idle-tunnels N      tunnels held by each idle row (9000)
-          --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (15)
+          --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (30; the launcher's periodic GC comes 10 to 20 s after the last collection)
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
           --adit-jvm "FLAGS"    JVM flags of Adit (%s)
           --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
@@ -41,7 +41,7 @@ final class Options {
     int echoCount = 3000;
     int idleTunnels = 9000;
     int idleWarmUp = 200;
-    double idleSettle = 15;
+    double idleSettle = 30;
     Set<String> groups = new LinkedHashSet<>(List.of("bulk", "aggregate", "setup", "echo", "idle"));
     String aditJvm = DEFAULT_ADIT_JVM;
     Path aditJar;
