@@ -4,6 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import dev.adit.config.TunnelConfig;
+import dev.adit.testing.Http2TunnelClient;
+import dev.adit.testing.Transport;
+import dev.adit.testing.TunnelClient;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -24,6 +28,19 @@ final class AditFixtures implements AfterEachCallback
     AditFixture adit(Map<String, String> properties) throws Exception
     {
         return add(AditFixture.start(properties));
+    }
+
+    /** Starts Adit with the production connect timeout (not the fixture's 1 s), for bursts of connects. */
+    AditFixture aditForBursts() throws Exception
+    {
+        return add(AditFixture.start(tunnel -> tunnel.withConnectTimeout(TunnelConfig.DEFAULTS.connectTimeout())));
+    }
+
+    /** An HTTP/2 client connected to {@code adit}'s listener for {@code transport}, with the default windows. */
+    Http2TunnelClient h2Client(AditFixture adit, Transport transport) throws Exception
+    {
+        return add(TunnelClient.connectH2(transport, adit.address(transport),
+            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
     }
 
     /** Closes {@code resource} after the test; fixtures are also checked for quiescence. */

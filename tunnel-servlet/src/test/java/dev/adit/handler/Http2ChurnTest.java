@@ -11,13 +11,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.adit.config.TunnelConfig;
 import dev.adit.testing.Http2Tunnel;
 import dev.adit.testing.Http2TunnelClient;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
-import dev.adit.testing.TunnelClient;
 import org.eclipse.jetty.http.HostPortHttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.MetaData;
@@ -73,13 +71,12 @@ class Http2ChurnTest
 
     private AditFixture adit() throws Exception
     {
-        return started.add(AditFixture.start(tunnel -> tunnel.withConnectTimeout(TunnelConfig.DEFAULTS.connectTimeout())));
+        return started.aditForBursts();
     }
 
     private Http2TunnelClient client(AditFixture adit, Transport transport) throws Exception
     {
-        return started.add(TunnelClient.connectH2(transport, adit.address(transport),
-            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
+        return started.h2Client(adit, transport);
     }
 
     /**

@@ -15,14 +15,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.IntFunction;
 
 import dev.adit.config.Http2Config;
-import dev.adit.config.TunnelConfig;
 import dev.adit.core.TunnelFailure;
 import dev.adit.testing.Http2Tunnel;
 import dev.adit.testing.Http2TunnelClient;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
-import dev.adit.testing.TunnelClient;
 import dev.adit.testing.TunnelResetException;
 import org.eclipse.jetty.http.HostPortHttpField;
 import org.eclipse.jetty.http.HttpFields;
@@ -82,16 +80,14 @@ class Http2StressTest
         echo.close();
     }
 
-    /** Bursts of connects: the production connect timeout, not the fixture's 1 s. */
     private AditFixture adit() throws Exception
     {
-        return started.add(AditFixture.start(tunnel -> tunnel.withConnectTimeout(TunnelConfig.DEFAULTS.connectTimeout())));
+        return started.aditForBursts();
     }
 
     private Http2TunnelClient client(AditFixture adit, Transport transport) throws Exception
     {
-        return started.add(TunnelClient.connectH2(transport, adit.address(transport),
-            Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW));
+        return started.h2Client(adit, transport);
     }
 
     /** Another connection of {@code client}'s {@link HTTP2Client}, closed with it; ready once the proxy's SETTINGS applied. */
