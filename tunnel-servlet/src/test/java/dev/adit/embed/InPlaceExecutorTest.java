@@ -1,0 +1,26 @@
+package dev.adit.embed;
+
+import org.eclipse.jetty.io.ManagedSelector;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class InPlaceExecutorTest
+{
+    /** Jetty's endpoint-creating selector tasks are recognised by name: an upgrade that renames them fails here. */
+    @Test
+    void jettysEndPointCreationTasksAreRecognisedAndNothingElse() throws Exception
+    {
+        Class<?> accept = Class.forName(ManagedSelector.class.getName() + "$Accept");
+        Class<?> create = Class.forName(ManagedSelector.class.getName() + "$CreateEndPoint");
+        Class<?> destroy = Class.forName(ManagedSelector.class.getName() + "$DestroyEndPoint");
+        assertThat(Runnable.class.isAssignableFrom(accept)).isTrue();
+        assertThat(Runnable.class.isAssignableFrom(create)).isTrue();
+        assertThat(InPlaceExecutor.createsEndPoint(accept)).isTrue();
+        assertThat(InPlaceExecutor.createsEndPoint(create)).isTrue();
+        // Closing runs wherever a close happens, possibly under a caller's locks: it stays in the pool.
+        assertThat(InPlaceExecutor.createsEndPoint(destroy)).isFalse();
+        Runnable other = () -> { };
+        assertThat(InPlaceExecutor.createsEndPoint(other)).isFalse();
+    }
+}
