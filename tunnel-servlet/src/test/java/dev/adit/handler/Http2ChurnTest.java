@@ -69,16 +69,6 @@ class Http2ChurnTest
         echo.close();
     }
 
-    private AditFixture adit() throws Exception
-    {
-        return started.aditForBursts();
-    }
-
-    private Http2TunnelClient client(AditFixture adit, Transport transport) throws Exception
-    {
-        return started.h2Client(adit, transport);
-    }
-
     /**
      * Thousands of tunnels, each ended with END_STREAM both ways, cost the connection's rate
      * control nothing at all: however fast a client churns them, it is never cut off. (Counted
@@ -87,9 +77,9 @@ class Http2ChurnTest
     @Test
     void legitimateChurnCostsTheRateControlNothing() throws Exception
     {
-        AditFixture adit = adit();
+        AditFixture adit = started.aditForBursts();
         Map<String, AtomicInteger> counted = countRateControlledEvents(adit);
-        Http2TunnelClient client = client(adit, Transport.H2C);
+        Http2TunnelClient client = started.h2Client(adit, Transport.H2C);
         long seed = Payloads.seed();
 
         Http2StressTest.runAll(adit, 2000, 64, i ->
@@ -110,9 +100,9 @@ class Http2ChurnTest
     @EnumSource(value = Transport.class, names = {"H2C", "H2"})
     void targetsResettingDoNotCostTheConnectionItsOtherTunnels(Transport transport) throws Exception
     {
-        AditFixture adit = adit();
+        AditFixture adit = started.aditForBursts();
         TcpTarget resetting = started.add(new TcpTarget(TcpTarget.resetAfter(16)));
-        Http2TunnelClient client = client(adit, transport);
+        Http2TunnelClient client = started.h2Client(adit, transport);
         Http2Tunnel bystander = client.open(echo.authority(), Map.of(), null, EACH);
 
         List<CompletableFuture<ScriptedConnectStream.Result>> resets = new ArrayList<>();
@@ -141,8 +131,8 @@ class Http2ChurnTest
     @Test
     void aResetFloodIsAnsweredWithGoAway() throws Exception
     {
-        AditFixture adit = adit();
-        Http2TunnelClient client = client(adit, Transport.H2C);
+        AditFixture adit = started.aditForBursts();
+        Http2TunnelClient client = started.h2Client(adit, Transport.H2C);
         var request = new MetaData.ConnectRequest((String)null, new HostPortHttpField(echo.authority()), null, HttpFields.EMPTY, null);
 
         long deadline = System.nanoTime() + EACH.toNanos();

@@ -80,16 +80,6 @@ class Http2StressTest
         echo.close();
     }
 
-    private AditFixture adit() throws Exception
-    {
-        return started.aditForBursts();
-    }
-
-    private Http2TunnelClient client(AditFixture adit, Transport transport) throws Exception
-    {
-        return started.h2Client(adit, transport);
-    }
-
     /** Another connection of {@code client}'s {@link HTTP2Client}, closed with it; ready once the proxy's SETTINGS applied. */
     private static CompletableFuture<Session> connect(Http2TunnelClient client, Transport transport, InetSocketAddress proxy)
     {
@@ -105,8 +95,8 @@ class Http2StressTest
     @EnumSource(value = Transport.class, names = {"H2C", "H2"})
     void thousandsOfFreshTunnelsEachGetTheirFirstBytesEchoed(Transport transport) throws Exception
     {
-        AditFixture adit = adit();
-        Http2TunnelClient client = client(adit, transport);
+        AditFixture adit = started.aditForBursts();
+        Http2TunnelClient client = started.h2Client(adit, transport);
         List<Session> sessions = new ArrayList<>();
         sessions.add(client.session());
         for (int i = 0; i < 3; i++)
@@ -135,8 +125,8 @@ class Http2StressTest
     @EnumSource(value = Transport.class, names = {"H2C", "H2"})
     void tunnelsEachOnANewConnectionGetTheirFirstBytesEchoed(Transport transport) throws Exception
     {
-        AditFixture adit = adit();
-        Http2TunnelClient client = client(adit, transport);
+        AditFixture adit = started.aditForBursts();
+        Http2TunnelClient client = started.h2Client(adit, transport);
         InetSocketAddress proxy = adit.address(transport);
         HTTP2Client http2 = client.client();
         long seed = Payloads.seed();
@@ -186,9 +176,9 @@ class Http2StressTest
 
     private void uploads(Transport transport, int n, int parallel, int size) throws Exception
     {
-        AditFixture adit = adit();
+        AditFixture adit = started.aditForBursts();
         TcpTarget discard = started.add(new TcpTarget(TcpTarget.discard()));
-        Http2TunnelClient client = client(adit, transport);
+        Http2TunnelClient client = started.h2Client(adit, transport);
         long seed = Payloads.seed();
         int chunk = 256 * 1024;
 
@@ -218,10 +208,10 @@ class Http2StressTest
     @Test
     void aClientThatOverrunsItsStreamWindowLosesItsConnectionAndEveryTunnelOnItEnds() throws Exception
     {
-        AditFixture adit = adit();
+        AditFixture adit = started.aditForBursts();
         TcpTarget stalled = started.add(new TcpTarget(TcpTarget.stall()));
         TcpTarget bystanderTarget = started.add(new TcpTarget(TcpTarget.echo()));
-        Http2TunnelClient client = client(adit, Transport.H2C);
+        Http2TunnelClient client = started.h2Client(adit, Transport.H2C);
         Http2Tunnel bystander = client.open(bystanderTarget.authority(), java.util.Map.of(), null, EACH);
 
         CompletableFuture<Stream> established = new CompletableFuture<>();
