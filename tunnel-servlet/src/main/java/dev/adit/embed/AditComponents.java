@@ -21,7 +21,6 @@ import dev.adit.upstream.Cluster;
 import dev.adit.upstream.TcpUpstream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -94,30 +93,10 @@ public final class AditComponents
                                        Function<Connector, Set<String>> upgrades)
     {
         Objects.requireNonNull(config);
-        ClientConnector clientConnector = new ClientConnector()
-        {
-            @Override
-            protected SelectorManager newSelectorManager()
-            {
-                if (!(getExecutor() instanceof InPlaceExecutor))
-                    return super.newSelectorManager();
-                // Connected upstream sockets get their endpoint on the selector thread (see InPlaceExecutor).
-                return new ClientSelectorManager(getExecutor(), getScheduler(), getSelectors())
-                {
-                    @Override
-                    protected void execute(Runnable task)
-                    {
-                        if (InPlaceExecutor.createsEndPoint(task))
-                            task.run();
-                        else
-                            super.execute(task);
-                    }
-                };
-            }
-        };
+        ClientConnector clientConnector = new ClientConnector();
         if (server != null)
         {
-            // Upstream sockets and HTTP/2 connections run tunnel code that never blocks.
+            // Upstream sockets and HTTP/2 connections run tunnel code that never blocks (also while opening).
             clientConnector.setExecutor(new InPlaceExecutor(server.getThreadPool()));
             clientConnector.setScheduler(server.getScheduler());
             clientConnector.setByteBufferPool(server.getByteBufferPool());

@@ -6,12 +6,10 @@ import java.util.concurrent.Executor;
 
 import dev.adit.core.ResetAwareEndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
-import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * A {@link ServerConnector} whose sockets report a client's TCP reset ({@link ResetAwareEndPoint}),
@@ -32,24 +30,6 @@ public class AditServerConnector extends ServerConnector
     public AditServerConnector(Server server, Executor executor, ConnectionFactory... factories)
     {
         super(server, executor, null, null, -1, -1, factories);
-    }
-
-    @Override
-    protected SelectorManager newSelectorManager(Executor executor, Scheduler scheduler, int selectors)
-    {
-        if (!(executor instanceof InPlaceExecutor))
-            return super.newSelectorManager(executor, scheduler, selectors);
-        return new ServerConnectorManager(executor, scheduler, selectors)
-        {
-            @Override
-            protected void execute(Runnable task)
-            {
-                if (InPlaceExecutor.createsEndPoint(task))
-                    task.run();
-                else
-                    super.execute(task);
-            }
-        };
     }
 
     @Override

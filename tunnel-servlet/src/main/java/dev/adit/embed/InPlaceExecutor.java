@@ -1,24 +1,36 @@
 package dev.adit.embed;
 
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.Executor;
 
 import org.eclipse.jetty.io.ManagedSelector;
 
 /**
- * The executor of Adit's own connectors: the server's thread pool, without the reserved threads
- * Jetty's execution strategies try first ({@link org.eclipse.jetty.util.thread.TryExecutor}).
+ * The executor of Adit's own connectors (its listeners, its upstream client): the server's
+ * thread pool, without the reserved threads Jetty's execution strategies try first
+ * ({@link org.eclipse.jetty.util.thread.TryExecutor}), and running in place the two selector
+ * tasks that open a socket's connection.
  *
  * <p>With a reserved thread at hand, Jetty's selector hands selecting over to it for every
  * task that may block or not ({@code EITHER}, such as an HTTP/2 connection's read) and runs
  * the task itself: one thread wake-up per DATA frame. A tunnel's stream never blocks, so
  * here the task runs in place on the selector thread ({@code PRODUCE_INVOKE_CONSUME}), and only
  * tasks that may block (a request to a handler that can block) go to the pool.</p>
+ *
+ * <p>Jetty's selector also hands the pool the creation of the endpoint and connection of every
+ * socket it has just accepted or connected ({@code ManagedSelector.Accept},
+ * {@code ManagedSelector.CreateEndPoint}, given to this executor by the selector thread). Adit's
+ * connections never block while opening, so those run here, on the selector thread: a thread
+ * wake-up less per accepted and per connected socket, two per HTTP/1.1 tunnel. Both catch
+ * whatever they throw. Closing ({@code DestroyEndPoint}) still goes to the pool: it runs
+ * wherever a close happens, possibly under a caller's locks. The two are known by name: a
+ * Jetty that renames them is served by the pool as before ({@code InPlaceExecutorTest}
+ * notices).</p>
  */
 final class InPlaceExecutor implements Executor
 {
-    private static final Set<String> ENDPOINT_CREATIONS = Set.of("Accept", "CreateEndPoint");
+    private static final Class<?> ACCEPT = selectorTask("Accept");
+    private static final Class<?> CREATE_END_POINT = selectorTask("CreateEndPoint");
 
     private final Executor pool;
 
@@ -30,27 +42,28 @@ final class InPlaceExecutor implements Executor
     @Override
     public void execute(Runnable task)
     {
-        pool.execute(task);
-    }
-
-    /**
-     * Whether {@code task} is one of the tasks Jetty's selector hands to the pool to create the
-     * endpoint and connection of a socket it has just accepted or connected
-     * ({@code ManagedSelector.Accept}, {@code ManagedSelector.CreateEndPoint}). They are run on
-     * the selector thread that produced them when the connections are Adit's own, which never
-     * block while opening: that saves a thread wake-up per accepted and per connected socket,
-     * the largest part of a tunnel's set-up cost after Jetty's parsing. Both catch whatever
-     * they throw. Matched by name: a Jetty that renames them is served by the pool as before
-     * ({@code InPlaceExecutorTest} notices).
-     */
-    static boolean createsEndPoint(Runnable task)
-    {
-        return createsEndPoint(task.getClass());
+        if (createsEndPoint(task.getClass()))
+            task.run();
+        else
+            pool.execute(task);
     }
 
     static boolean createsEndPoint(Class<?> type)
     {
-        return type.getEnclosingClass() == ManagedSelector.class && ENDPOINT_CREATIONS.contains(type.getSimpleName());
+        return type == ACCEPT || type == CREATE_END_POINT;
+    }
+
+    private static Class<?> selectorTask(String name)
+    {
+        try
+        {
+            Class<?> type = Class.forName(ManagedSelector.class.getName() + "$" + name, false, ManagedSelector.class.getClassLoader());
+            return Runnable.class.isAssignableFrom(type) ? type : null;
+        }
+        catch (ClassNotFoundException x)
+        {
+            return null;
+        }
     }
 
     @Override

@@ -21,6 +21,17 @@ class InPlaceExecutorTest
         // Closing runs wherever a close happens, possibly under a caller's locks: it stays in the pool.
         assertThat(InPlaceExecutor.createsEndPoint(destroy)).isFalse();
         Runnable other = () -> { };
-        assertThat(InPlaceExecutor.createsEndPoint(other)).isFalse();
+        assertThat(InPlaceExecutor.createsEndPoint(other.getClass())).isFalse();
+    }
+
+    @Test
+    void otherTasksGoToThePool()
+    {
+        java.util.List<Runnable> pooled = new java.util.ArrayList<>();
+        boolean[] ran = new boolean[1];
+        Runnable task = () -> ran[0] = true;
+        new InPlaceExecutor(pooled::add).execute(task);
+        assertThat(pooled).containsExactly(task);
+        assertThat(ran[0]).isFalse();
     }
 }
