@@ -22,26 +22,41 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class AditServerTest
 {
-    @Test
-    void theSharedHttp2ClientKeepsTheConfiguredStreamIdleTimeoutWhateverThePoolsSay() throws Exception
+    /** @return the properties of one clear-text listener on a free port, with {@code more} */
+    private static Map<String, String> properties(String... more)
     {
         Map<String, String> p = new HashMap<>();
         p.put("adit.http.port", "0");
         p.put("adit.https.enabled", "false");
-        p.put("adit.h2.stream-idle-timeout", "42s");
-        p.put("adit.routes", "a,b");
-        for (String name : new String[]{"a", "b"})
-        {
-            p.put("adit.route." + name + ".action", "proxy");
-            p.put("adit.route." + name + ".cluster", name);
-            p.put("adit.cluster." + name + ".endpoints", "127.0.0.1:1");
-            p.put("adit.cluster." + name + ".protocol", "h2");
-        }
-        p.put("adit.route.a.match.authority", "a.test");
+        for (int i = 0; i < more.length; i += 2)
+            p.put(more[i], more[i + 1]);
+        return p;
+    }
+
+    /** Adds a proxy route to an HTTP/2 cluster {@code name}, so that there is an upstream HTTP/2 client. */
+    private static void h2Route(Map<String, String> p, String name)
+    {
+        p.put("adit.route." + name + ".action", "proxy");
+        p.put("adit.route." + name + ".cluster", name);
+        p.put("adit.cluster." + name + ".endpoints", "127.0.0.1:1");
+        p.put("adit.cluster." + name + ".protocol", "h2");
+    }
+
+    private static AditServer.Builder builder(Map<String, String> p)
+    {
+        return AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
+            .withSources(new PropertiesConfigSource(p, "test", 500)).build()));
+    }
+
+    @Test
+    void theSharedHttp2ClientKeepsTheConfiguredStreamIdleTimeoutWhateverThePoolsSay() throws Exception
+    {
+        Map<String, String> p = properties("adit.h2.stream-idle-timeout", "42s", "adit.routes", "a,b", "adit.route.a.match.authority", "a.test");
+        h2Route(p, "a");
+        h2Route(p, "b");
         p.put("adit.cluster.a.pool-idle-timeout", "1m");
         p.put("adit.cluster.b.pool-idle-timeout", "2m");
-        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
-            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        Server server = builder(p).build();
         HTTP2Client client = server.getBean(HTTP2Client.class);
         assertThat(client).isNotNull();
         assertThat(client.getStreamIdleTimeout()).isEqualTo(42_000);
@@ -50,19 +65,9 @@ class AditServerTest
     @Test
     void theListenersAndTheUpstreamClientAdvertiseTheConfiguredMaxFrameSize() throws Exception
     {
-        Map<String, String> p = new HashMap<>();
-        p.put("adit.http.port", "0");
-        p.put("adit.https.enabled", "false");
-        p.put("adit.h2.max-frame-size", "128KiB");
-        // An h2 cluster, so that there is an upstream HTTP/2 client.
-        p.put("adit.routes", "a");
-        p.put("adit.route.a.match.authority", "a.test");
-        p.put("adit.route.a.action", "proxy");
-        p.put("adit.route.a.cluster", "a");
-        p.put("adit.cluster.a.endpoints", "127.0.0.1:1");
-        p.put("adit.cluster.a.protocol", "h2");
-        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
-            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        Map<String, String> p = properties("adit.h2.max-frame-size", "128KiB", "adit.routes", "a", "adit.route.a.match.authority", "a.test");
+        h2Route(p, "a");
+        Server server = builder(p).build();
         HTTP2Client probe = new HTTP2Client();
         try
         {
@@ -91,11 +96,7 @@ class AditServerTest
     @Test
     void theAccessLogsWriterThreadStartsAndStopsWithTheServer() throws Exception
     {
-        Map<String, String> p = new HashMap<>();
-        p.put("adit.http.port", "0");
-        p.put("adit.https.enabled", "false");
-        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
-            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).build();
+        Server server = builder(properties()).build();
         AccessLog accessLog = server.getBean(AccessLog.class);
         assertThat(accessLog).as("the access log is a bean of the server").isNotNull();
         AsyncLines writer = accessLog.getBean(AsyncLines.class);
@@ -116,11 +117,7 @@ class AditServerTest
     @Test
     void anAccessLogWithASinkOfTheCallersHasNoWriterThread() throws Exception
     {
-        Map<String, String> p = new HashMap<>();
-        p.put("adit.http.port", "0");
-        p.put("adit.https.enabled", "false");
-        Server server = AditServer.builder(ConfigBinder.bind(new SmallRyeConfigBuilder()
-            .withSources(new PropertiesConfigSource(p, "test", 500)).build())).accessLog(line -> {}).build();
+        Server server = builder(properties()).accessLog(line -> {}).build();
         assertThat(server.getBean(AccessLog.class).getBean(AsyncLines.class)).isNull();
     }
 }
