@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
@@ -26,7 +25,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * {@link Http1ConnectConnection} against a scripted upstream proxy: the request it sends, a 2xx
@@ -245,20 +243,7 @@ class Http1ConnectConnectionTest
 
     private static TunnelException failure(FakeProxy proxy, Duration timeout) throws Exception
     {
-        Tunnel tunnel = harness.newTunnel(TARGET);
-        try
-        {
-            connect(proxy, TARGET, HttpFields.EMPTY, tunnel, timeout).get(10, SECONDS);
-        }
-        catch (ExecutionException x)
-        {
-            // What a proxy route does with a tunnel that never started.
-            tunnel.dispose(x.getCause());
-            assertThat(x.getCause()).isInstanceOf(TunnelException.class);
-            return (TunnelException)x.getCause();
-        }
-        tunnel.dispose(null);
-        return fail("CONNECT via " + proxy.authority() + " succeeded");
+        return harness.failure(TARGET, tunnel -> connect(proxy, TARGET, HttpFields.EMPTY, tunnel, timeout), "CONNECT via " + proxy.authority());
     }
 
     private static UpstreamRefusedException refusal(FakeProxy proxy) throws Exception

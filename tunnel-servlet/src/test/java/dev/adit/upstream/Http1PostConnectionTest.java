@@ -392,19 +392,7 @@ class Http1PostConnectionTest
 
     private static TunnelException failure(FakeProxy proxy, Duration timeout) throws Exception
     {
-        Tunnel tunnel = harness.newTunnel(TARGET);
-        try
-        {
-            connect(proxy, TARGET, HttpFields.EMPTY, tunnel, timeout).get(10, SECONDS);
-        }
-        catch (ExecutionException x)
-        {
-            tunnel.dispose(x.getCause());
-            assertThat(x.getCause()).isInstanceOf(TunnelException.class);
-            return (TunnelException)x.getCause();
-        }
-        tunnel.dispose(null);
-        return fail("POST via " + proxy.authority() + " succeeded");
+        return harness.failure(TARGET, tunnel -> connect(proxy, TARGET, HttpFields.EMPTY, tunnel, timeout), "POST via " + proxy.authority());
     }
 
     /** How the test's one tunnel ended (bounded wait). */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +24,7 @@ import dev.adit.config.TunnelConfig;
 import dev.adit.core.EndPointAborter;
 import dev.adit.core.ResetAwareEndPoint;
 import dev.adit.core.Tunnel;
+import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
 import dev.adit.core.TunnelListener;
@@ -87,6 +89,35 @@ final class UpstreamHarness implements AutoCloseable
     Tunnel newTunnel(String authority)
     {
         return new Tunnel(authority, "test", TunnelConfig.DEFAULTS, pool, scheduler, events);
+    }
+
+    /** What a test's exchange with a proxy is: given a fresh tunnel, the exchange's outcome. */
+    interface Exchange
+    {
+        Promise.Completable<Void> start(Tunnel tunnel) throws Exception;
+    }
+
+    /**
+     * Runs {@code exchange} on a fresh tunnel to {@code authority}, expects it to fail, and
+     * disposes of the tunnel as a proxy route does with one that never started.
+     *
+     * @return why it failed
+     */
+    TunnelException failure(String authority, Exchange exchange, String what) throws Exception
+    {
+        Tunnel tunnel = newTunnel(authority);
+        try
+        {
+            exchange.start(tunnel).get(10, TimeUnit.SECONDS);
+        }
+        catch (ExecutionException x)
+        {
+            tunnel.dispose(x.getCause());
+            assertThat(x.getCause()).isInstanceOf(TunnelException.class);
+            return (TunnelException)x.getCause();
+        }
+        tunnel.dispose(null);
+        return fail(what + " succeeded");
     }
 
     /** Dials {@code target} and installs {@code factory}'s connection; the future completes with the promise. */
