@@ -20,6 +20,12 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * (-1), so a peer's reset would look like its FIN and a tunnel would pass on a clean
  * half-close where the peer failed. A proxy must tell them apart (RFC 9113 §8.5: a TCP reset
  * becomes RST_STREAM(CONNECT_ERROR)).</p>
+ *
+ * <p>It also lets the executor of Adit's own connectors finish the close of a socket carrying a
+ * tunnel's side in place ({@link #claimCloseInPlace}): Jetty hands every closed socket's last
+ * step (its connection's {@code onClose}) to the thread pool, one thread wake-up per socket,
+ * two per HTTP/1.1 tunnel, although a tunnel's {@code onClose} never blocks (the HTTP/2 stream
+ * endpoints of Jetty already call it in place).</p>
  */
 public class ResetAwareEndPoint extends SocketChannelEndPoint
 {
@@ -33,9 +39,46 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
         }
     };
 
+    /** The socket of a tunnel's side whose close is under way on this thread, until an executor claims it. */
+    private static final ThreadLocal<ResetAwareEndPoint> CLOSING = new ThreadLocal<>();
+
     public ResetAwareEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key, Scheduler scheduler)
     {
         super(channel, selector, key, scheduler);
+    }
+
+    /**
+     * For an executor given Jetty's {@code ManagedSelector.DestroyEndPoint} task: whether the
+     * close that submits it is one of a tunnel side's socket, on this thread. Then the task,
+     * which runs the connection's {@code onClose}, may run in place. Answers true at most once
+     * per close, so that what that task itself closes and executes is judged afresh.
+     */
+    public static boolean claimCloseInPlace()
+    {
+        if (CLOSING.get() == null)
+            return false;
+        CLOSING.set(null);
+        return true;
+    }
+
+    @Override
+    public void onClose(Throwable cause)
+    {
+        if (!(getConnection() instanceof TunnelConnection))
+        {
+            super.onClose(cause);
+            return;
+        }
+        ResetAwareEndPoint outer = CLOSING.get();
+        CLOSING.set(this);
+        try
+        {
+            super.onClose(cause);
+        }
+        finally
+        {
+            CLOSING.set(outer);
+        }
     }
 
     @Override

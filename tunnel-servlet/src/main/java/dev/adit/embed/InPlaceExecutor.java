@@ -3,6 +3,7 @@ package dev.adit.embed;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
+import dev.adit.core.ResetAwareEndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
 
 /**
@@ -22,15 +23,18 @@ import org.eclipse.jetty.io.ManagedSelector;
  * {@code ManagedSelector.CreateEndPoint}, given to this executor by the selector thread). Adit's
  * connections never block while opening, so those run here, on the selector thread: a thread
  * wake-up less per accepted and per connected socket, two per HTTP/1.1 tunnel. Both catch
- * whatever they throw. Closing ({@code DestroyEndPoint}) still goes to the pool: it runs
- * wherever a close happens, possibly under a caller's locks. The two are known by name: a
- * Jetty that renames them is served by the pool as before ({@code InPlaceExecutorTest}
- * notices).</p>
+ * whatever they throw. The last step of a socket's close ({@code DestroyEndPoint}, which calls
+ * its connection's {@code onClose}) runs here only for the socket of a tunnel's side, whose
+ * {@code onClose} never blocks ({@link ResetAwareEndPoint#claimCloseInPlace}); it runs wherever
+ * the close happens, so any other connection's goes to the pool as before. The three are known
+ * by name: a Jetty that renames them is served by the pool as before
+ * ({@code InPlaceExecutorTest} notices).</p>
  */
 final class InPlaceExecutor implements Executor
 {
     private static final Class<?> ACCEPT = selectorTask("Accept");
     private static final Class<?> CREATE_END_POINT = selectorTask("CreateEndPoint");
+    private static final Class<?> DESTROY_END_POINT = selectorTask("DestroyEndPoint");
 
     private final Executor pool;
 
@@ -42,7 +46,8 @@ final class InPlaceExecutor implements Executor
     @Override
     public void execute(Runnable task)
     {
-        if (createsEndPoint(task.getClass()))
+        Class<?> type = task.getClass();
+        if (createsEndPoint(type) || type == DESTROY_END_POINT && ResetAwareEndPoint.claimCloseInPlace())
             task.run();
         else
             pool.execute(task);

@@ -18,7 +18,7 @@ class InPlaceExecutorTest
         assertThat(Runnable.class.isAssignableFrom(create)).isTrue();
         assertThat(InPlaceExecutor.createsEndPoint(accept)).isTrue();
         assertThat(InPlaceExecutor.createsEndPoint(create)).isTrue();
-        // Closing runs wherever a close happens, possibly under a caller's locks: it stays in the pool.
+        // Closing is not creating: it runs in place only for a tunnel side's socket (InPlaceCloseTest).
         assertThat(InPlaceExecutor.createsEndPoint(destroy)).isFalse();
         Runnable other = () -> { };
         assertThat(InPlaceExecutor.createsEndPoint(other.getClass())).isFalse();
