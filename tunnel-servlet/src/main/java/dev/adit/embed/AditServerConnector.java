@@ -24,12 +24,17 @@ public class AditServerConnector extends ServerConnector
     }
 
     /**
+     * A connector whose selector accepts connections itself, with no acceptor thread: Jetty's
+     * acceptor thread hands every accepted socket to the selector, a thread wake-up per
+     * connection. With the selector executing the opening of a socket in place
+     * ({@link InPlaceExecutor}), a new connection is accepted, opened and read on one thread.
+     *
      * @param executor the executor of this connector's selectors and connections ({@code null}:
      *                 the server's thread pool)
      */
     public AditServerConnector(Server server, Executor executor, ConnectionFactory... factories)
     {
-        super(server, executor, null, null, -1, -1, factories);
+        super(server, executor, null, null, 0, -1, factories);
     }
 
     @Override
