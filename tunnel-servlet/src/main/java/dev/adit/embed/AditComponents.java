@@ -100,6 +100,8 @@ public final class AditComponents
             clientConnector.setExecutor(new InPlaceExecutor(server.getThreadPool()));
             clientConnector.setScheduler(server.getScheduler());
             clientConnector.setByteBufferPool(server.getByteBufferPool());
+            // The tunnels' timers then never wake the server's scheduler thread.
+            owner.addBean(new SchedulerHeartbeat(server.getScheduler()));
         }
         clientConnector.setIdleTimeout(config.tunnel().idleTimeout());
         DestinationPolicy policy = DestinationPolicy.of(config.policy());
