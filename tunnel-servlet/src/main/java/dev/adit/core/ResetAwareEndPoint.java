@@ -42,9 +42,37 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
     /** The socket of a tunnel's side whose close is under way on this thread, until an executor claims it. */
     private static final ThreadLocal<ResetAwareEndPoint> CLOSING = new ThreadLocal<>();
 
+    /** The socket's selection key (Jetty's is private), replaced with it. */
+    private volatile SelectionKey key;
+
     public ResetAwareEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key, Scheduler scheduler)
     {
         super(channel, selector, key, scheduler);
+        this.key = key;
+    }
+
+    @Override
+    public void replaceKey(SelectionKey newKey)
+    {
+        super.replaceKey(newKey);
+        key = newKey;
+    }
+
+    /**
+     * Skips the interest update of a socket closed meanwhile, as Jetty's own update does, but
+     * without first throwing and catching a {@link java.nio.channels.CancelledKeyException}:
+     * that happens to nearly every closed socket (the close cancels the key while the selector
+     * still has the socket's update to run), and costs a stack trace each.
+     */
+    @Override
+    public void updateKey()
+    {
+        if (!key.isValid())
+        {
+            close();
+            return;
+        }
+        super.updateKey();
     }
 
     /**
