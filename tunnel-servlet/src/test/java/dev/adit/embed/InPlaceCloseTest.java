@@ -111,7 +111,16 @@ class InPlaceCloseTest
             public Connection newConnection(Connector connector, EndPoint endPoint)
             {
                 Connection connection = connections.apply(endPoint, connector.getExecutor());
-                opened.complete(endPoint);
+                // Handed to the test once open: the selector sets the endpoint's connection and
+                // opens both after this method returns.
+                connection.addEventListener(new Connection.Listener()
+                {
+                    @Override
+                    public void onOpened(Connection connection)
+                    {
+                        opened.complete(endPoint);
+                    }
+                });
                 return connection;
             }
         });
