@@ -35,7 +35,7 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
         @Override
         public EndPoint newEndPoint(Scheduler scheduler, ManagedSelector selector, SelectableChannel selectable, SelectionKey selectionKey)
         {
-            return new ResetAwareEndPoint((SocketChannel)selectable, selector, selectionKey, scheduler);
+            return new ResetAwareEndPoint((SocketChannel)selectable, selector, selectionKey, scheduler, true);
         }
     };
 
@@ -45,10 +45,26 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
     /** The socket's selection key (Jetty's is private), replaced with it. */
     private volatile SelectionKey key;
 
+    private final boolean upstream;
+
+    /** A socket a listener accepted. */
     public ResetAwareEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key, Scheduler scheduler)
+    {
+        this(channel, selector, key, scheduler, false);
+    }
+
+    /** @param upstream whether Adit connected the socket ({@link #TCP}) rather than accepted it */
+    public ResetAwareEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key, Scheduler scheduler, boolean upstream)
     {
         super(channel, selector, key, scheduler);
         this.key = key;
+        this.upstream = upstream;
+    }
+
+    /** @return whether Adit connected this socket (to a target or a next hop) rather than accepted it */
+    public boolean isUpstream()
+    {
+        return upstream;
     }
 
     @Override

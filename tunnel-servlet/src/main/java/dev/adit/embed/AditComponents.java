@@ -93,7 +93,7 @@ public final class AditComponents
                                        Function<Connector, Set<String>> upgrades)
     {
         Objects.requireNonNull(config);
-        ClientConnector clientConnector = new ClientConnector();
+        ClientConnector clientConnector = new AditClientConnector();
         if (server != null)
         {
             // Upstream sockets and HTTP/2 connections run tunnel code that never blocks (also while opening).

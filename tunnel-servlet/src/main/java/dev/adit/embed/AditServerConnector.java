@@ -1,23 +1,42 @@
 package dev.adit.embed;
 
+import java.io.IOException;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.Executor;
 
 import dev.adit.core.ResetAwareEndPoint;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
+import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * A {@link ServerConnector} whose sockets report a client's TCP reset ({@link ResetAwareEndPoint}),
  * so that an HTTP/1.1 tunnel resets the target instead of half-closing it. In a Jetty server
  * with stock connectors a client reset reads as end of input.
+ *
+ * <p>Created with Adit's {@link InPlaceExecutor} (Adit's own listeners), its selectors also
+ * serve the upstream sockets of the tunnels whose requests they read
+ * ({@link AditClientConnector}): such a socket is registered with the selector whose thread
+ * connects it, and its endpoint and connection are made by the client connector's rules. They
+ * are not this connector's connections: not counted, not listed, not in its statistics; they
+ * are closed with the selector if it stops first.</p>
  */
 public class AditServerConnector extends ServerConnector
 {
+    /** The listener selector running on this thread, while it runs. */
+    private static final ThreadLocal<HostSelector> CURRENT = new ThreadLocal<>();
+    /** The client connector whose connect this thread is handing to the selector it runs. */
+    private static final ThreadLocal<AditClientConnector> SERVING = new ThreadLocal<>();
+
     public AditServerConnector(Server server, ConnectionFactory... factories)
     {
         super(server, factories);
@@ -38,10 +57,159 @@ public class AditServerConnector extends ServerConnector
     }
 
     @Override
+    protected SelectorManager newSelectorManager(Executor executor, Scheduler scheduler, int selectors)
+    {
+        // Called by ServerConnector's constructor: only the arguments are set yet.
+        return executor instanceof InPlaceExecutor ? new HostingManager(executor, scheduler, selectors) : super.newSelectorManager(executor, scheduler, selectors);
+    }
+
+    @Override
     protected SocketChannelEndPoint newEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key)
     {
         SocketChannelEndPoint endPoint = new ResetAwareEndPoint(channel, selector, key, getScheduler());
         endPoint.setIdleTimeout(getIdleTimeout());
         return endPoint;
+    }
+
+    /**
+     * Registers a client connector's socket with the listener selector this thread runs, if it
+     * runs one.
+     *
+     * @param connected whether the socket connected at once ({@code ClientConnector}'s accept
+     *                  path) rather than being still pending
+     * @return false when this thread runs no listener selector: the client connector serves it
+     */
+    static boolean serveHere(AditClientConnector client, SelectableChannel channel, Object attachment, boolean connected)
+    {
+        HostSelector selector = CURRENT.get();
+        if (selector == null || !selector.isRunning())
+            return false;
+        SERVING.set(client);
+        try
+        {
+            if (connected)
+                selector.manager.accept(channel, attachment);
+            else
+                selector.manager.connect(channel, attachment);
+        }
+        finally
+        {
+            SERVING.remove();
+        }
+        return true;
+    }
+
+    /** A listener selector that knows its thread, so that a connect made on it is served by it. */
+    private static final class HostSelector extends ManagedSelector
+    {
+        private final HostingManager manager;
+
+        private HostSelector(HostingManager manager, int id)
+        {
+            super(manager, id);
+            this.manager = manager;
+        }
+
+        @Override
+        protected int nioSelect(Selector selector, boolean now) throws IOException
+        {
+            // Set on each select: cheap, and right from the first select of this thread on.
+            if (CURRENT.get() != this)
+                CURRENT.set(this);
+            return super.nioSelect(selector, now);
+        }
+    }
+
+    /**
+     * The listener's selector manager, which also makes the endpoints and connections of the
+     * client connector's sockets it is given ({@link #serveHere}), as
+     * {@code ClientConnector.ClientSelectorManager} would.
+     */
+    private final class HostingManager extends ServerConnectorManager
+    {
+        private HostingManager(Executor executor, Scheduler scheduler, int selectors)
+        {
+            super(executor, scheduler, selectors);
+        }
+
+        @Override
+        protected ManagedSelector newSelector(int id)
+        {
+            return new HostSelector(this, id);
+        }
+
+        @Override
+        protected ManagedSelector chooseSelector()
+        {
+            // A client's socket goes to the selector of the thread that connects it.
+            HostSelector current = SERVING.get() == null ? null : CURRENT.get();
+            return current != null && current.manager == this ? current : super.chooseSelector();
+        }
+
+        @Override
+        public long getConnectTimeout()
+        {
+            // Read when a pending connect is registered: the client connector's bound applies.
+            AditClientConnector client = SERVING.get();
+            return client == null ? super.getConnectTimeout() : client.getConnectTimeout().toMillis();
+        }
+
+        @Override
+        protected SocketChannelEndPoint newEndPoint(SelectableChannel channel, ManagedSelector selector, SelectionKey key) throws IOException
+        {
+            AditClientConnector client = AditClientConnector.of(key.attachment());
+            if (client == null)
+                return super.newEndPoint(channel, selector, key);
+            EndPoint endPoint = client.newUpstreamEndPoint(channel, selector, key);
+            if (endPoint instanceof SocketChannelEndPoint socket)
+                return socket;
+            endPoint.close();
+            throw new IOException("not a socket endpoint: " + endPoint);
+        }
+
+        @Override
+        public Connection newConnection(SelectableChannel channel, EndPoint endPoint, Object attachment) throws IOException
+        {
+            AditClientConnector client = AditClientConnector.of(attachment);
+            return client == null ? super.newConnection(channel, endPoint, attachment) : client.newUpstreamConnection(endPoint, attachment);
+        }
+
+        @Override
+        public void connectionOpened(Connection connection, Object context)
+        {
+            AditClientConnector client = AditClientConnector.of(context);
+            if (client == null)
+                super.connectionOpened(connection, context);
+            else
+                client.upstreamOpened(connection, context, () -> super.connectionOpened(connection, context));
+        }
+
+        @Override
+        protected void connectionFailed(SelectableChannel channel, Throwable failure, Object attachment)
+        {
+            AditClientConnector client = AditClientConnector.of(attachment);
+            super.connectionFailed(channel, failure, attachment);
+            if (client != null)
+                client.upstreamConnectFailed(channel, failure, attachment);
+        }
+
+        @Override
+        protected void endPointOpened(EndPoint endPoint)
+        {
+            if (!isUpstream(endPoint))
+                super.endPointOpened(endPoint);
+        }
+
+        @Override
+        protected void endPointClosed(EndPoint endPoint)
+        {
+            if (!isUpstream(endPoint))
+                super.endPointClosed(endPoint);
+        }
+
+        private static boolean isUpstream(EndPoint endPoint)
+        {
+            return endPoint instanceof ResetAwareEndPoint socket && socket.isUpstream();
+        }
     }
 }

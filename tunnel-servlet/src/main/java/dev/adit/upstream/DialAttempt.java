@@ -123,6 +123,7 @@ final class DialAttempt implements ClientConnectionFactory
             }
         });
         context.put(ClientConnectionFactory.CONTEXT_KEY, this);
+        context.put(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY, Boolean.TRUE);
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, new Promise<Connection>()
         {
             @Override

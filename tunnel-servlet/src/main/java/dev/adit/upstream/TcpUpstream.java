@@ -45,6 +45,14 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
  */
 public class TcpUpstream extends ContainerLifeCycle
 {
+    /**
+     * Set (to {@code true}) in the context of each connect this upstream makes: the tunnel's
+     * upstream socket may be served by the selector of the thread that connects it, which is
+     * the selector serving the tunnel's client side when Adit's own listeners run it
+     * ({@code dev.adit.embed.AditClientConnector}).
+     */
+    public static final String LOCAL_SELECTOR_CONTEXT_KEY = TcpUpstream.class.getName() + ".localSelector";
+
     private final ClientConnector connector;
     private final DestinationPolicy policy;
     private final Duration connectTimeout;

@@ -1,0 +1,113 @@
+package dev.adit.embed;
+
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.util.Map;
+
+import dev.adit.upstream.TcpUpstream;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.ManagedSelector;
+import org.eclipse.jetty.io.SelectorManager;
+import org.eclipse.jetty.util.Promise;
+
+/**
+ * Adit's upstream client connector: a tunnel's upstream socket is served by the selector that
+ * serves its client side, like a worker of Envoy's that runs both sides of a connection.
+ *
+ * <p>Why: with a selector of its own, every tunnel crossed between two threads several times
+ * (the connect handed to the client's selector, the answer and the client side's read interest
+ * handed back, the close of the upstream socket waking the client's selector), each a thread
+ * wake-up and, on a busy machine, a context switch; on two cores the switches cost more than
+ * the tunnel's own work.</p>
+ *
+ * <p>How: a connect is served locally when its context carries
+ * {@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY} (a tunnel's upstream socket, never a pooled
+ * HTTP/2 session shared by many tunnels) and the connecting thread is running a selector of one
+ * of Adit's listeners ({@link AditServerConnector}: the tunnel's request arrived there and its
+ * handler runs in place). That listener's selector registers the socket and makes its endpoint
+ * and connection the way this connector would. Any other connect (from a pool or scheduler
+ * thread, under a stock Jetty connector, or an HTTP/2 session) is served by this connector's
+ * own selectors as usual.</p>
+ */
+public class AditClientConnector extends ClientConnector
+{
+    @Override
+    protected SelectorManager newSelectorManager()
+    {
+        return new ClientSelectorManager(getExecutor(), getScheduler(), getSelectors())
+        {
+            @Override
+            public void connect(SelectableChannel channel, Object attachment)
+            {
+                if (!serveLocally(channel, attachment, false))
+                    super.connect(channel, attachment);
+            }
+
+            @Override
+            public void accept(SelectableChannel channel, Object attachment)
+            {
+                if (!serveLocally(channel, attachment, true))
+                    super.accept(channel, attachment);
+            }
+        };
+    }
+
+    private boolean serveLocally(SelectableChannel channel, Object attachment, boolean connected)
+    {
+        if (!(attachment instanceof Map<?, ?> context) || context.get(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY) != Boolean.TRUE)
+            return false;
+        return AditServerConnector.serveHere(this, channel, attachment, connected);
+    }
+
+    /** @return the connector whose socket this is, when a listener's selector serves it for one */
+    static AditClientConnector of(Object attachment)
+    {
+        return attachment instanceof Map<?, ?> context && context.get(CONTEXT_KEY) instanceof AditClientConnector connector ? connector : null;
+    }
+
+    /** What this connector's own selector manager does with a new socket, for a listener's. */
+    EndPoint newUpstreamEndPoint(SelectableChannel channel, ManagedSelector selector, SelectionKey key)
+    {
+        EndPoint endPoint = newEndPoint(channel, selector, key);
+        endPoint.setIdleTimeout(getIdleTimeout().toMillis());
+        return endPoint;
+    }
+
+    @SuppressWarnings("unchecked")
+    Connection newUpstreamConnection(EndPoint endPoint, Object attachment) throws IOException
+    {
+        return newConnection(endPoint, (Map<String, Object>)attachment);
+    }
+
+    /**
+     * Completes the connect's promise once the connection is open, as this connector's own
+     * selector manager does.
+     *
+     * @param open opens the connection (the listener's selector manager's way)
+     */
+    @SuppressWarnings("unchecked")
+    void upstreamOpened(Connection connection, Object attachment, Runnable open)
+    {
+        Promise<Connection> promise = (Promise<Connection>)((Map<String, Object>)attachment).get(CONNECTION_PROMISE_CONTEXT_KEY);
+        try
+        {
+            open.run();
+            promise.succeeded(connection);
+        }
+        catch (Throwable x)
+        {
+            promise.failed(x);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    void upstreamConnectFailed(SelectableChannel channel, Throwable failure, Object attachment)
+    {
+        Map<String, Object> context = (Map<String, Object>)attachment;
+        connectFailed(channel, (SocketAddress)context.get(REMOTE_SOCKET_ADDRESS_CONTEXT_KEY), failure, context);
+    }
+}
