@@ -31,7 +31,9 @@ import org.eclipse.jetty.util.Promise;
  * handler runs in place). That listener's selector registers the socket and makes its endpoint
  * and connection the way this connector would. Any other connect (from a pool or scheduler
  * thread, under a stock Jetty connector, or an HTTP/2 session) is served by this connector's
- * own selectors as usual.</p>
+ * own selectors as usual. Behind a TLS listener that includes the tunnels whose request Jetty's
+ * {@code SslConnection} handed to the pool (a request decrypted before the connection asked
+ * for it, such as one that came with the end of the handshake).</p>
  */
 public class AditClientConnector extends ClientConnector
 {
