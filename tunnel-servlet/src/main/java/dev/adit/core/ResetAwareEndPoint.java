@@ -108,13 +108,10 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
     @Override
     public void onClose(Throwable cause)
     {
-        if (!(getConnection() instanceof TunnelConnection))
-        {
-            super.onClose(cause);
-            return;
-        }
+        // Set for this close only: a close nested in it (the other side's, from a failure
+        // callback) marks itself, or clears the mark when it is not a tunnel side's socket.
         ResetAwareEndPoint outer = CLOSING.get();
-        CLOSING.set(this);
+        CLOSING.set(getConnection() instanceof TunnelConnection ? this : null);
         try
         {
             super.onClose(cause);

@@ -31,9 +31,15 @@ import org.eclipse.jetty.util.Promise;
  * handler runs in place). That listener's selector registers the socket and makes its endpoint
  * and connection the way this connector would. Any other connect (from a pool or scheduler
  * thread, under a stock Jetty connector, or an HTTP/2 session) is served by this connector's
- * own selectors as usual. Behind a TLS listener that includes the tunnels whose request Jetty's
- * {@code SslConnection} handed to the pool (a request decrypted before the connection asked
- * for it, such as one that came with the end of the handshake).</p>
+ * own selectors as usual. That includes targets given by name (resolved on the pool), dials
+ * retried from the scheduler, sockets that connect at once, and behind a TLS listener the
+ * tunnels whose request Jetty's {@code SslConnection} handed to the pool (a request decrypted
+ * before the connection asked for it, such as one that came with the end of the handshake).</p>
+ *
+ * <p>Sockets served by a listener's selector are closed when that listener stops (Adit's
+ * server stops its listeners first), not when this connector stops on its own; and this
+ * connector's connect listeners hear of their connect's start and failure, not of its
+ * success.</p>
  */
 public class AditClientConnector extends ClientConnector
 {

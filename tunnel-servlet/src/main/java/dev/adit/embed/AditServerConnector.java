@@ -46,7 +46,9 @@ public class AditServerConnector extends ServerConnector
      * A connector whose selector accepts connections itself, with no acceptor thread: Jetty's
      * acceptor thread hands every accepted socket to the selector, a thread wake-up per
      * connection. With the selector executing the opening of a socket in place
-     * ({@link InPlaceExecutor}), a new connection is accepted, opened and read on one thread.
+     * ({@link InPlaceExecutor}), a new connection is accepted, opened and read on one thread
+     * (with several selectors, on 4 cores or more, accepted sockets are still dealt to them in
+     * turn by the one that accepts).
      *
      * @param executor the executor of this connector's selectors and connections ({@code null}:
      *                 the server's thread pool)
@@ -76,21 +78,23 @@ public class AditServerConnector extends ServerConnector
      * runs one.
      *
      * @param connected whether the socket connected at once ({@code ClientConnector}'s accept
-     *                  path) rather than being still pending
-     * @return false when this thread runs no listener selector: the client connector serves it
+     *                  path, rare for TCP) rather than being still pending
+     * @return false when this thread runs no listener selector, or the socket is already
+     *         connected: the client connector serves it
      */
     static boolean serveHere(AditClientConnector client, SelectableChannel channel, Object attachment, boolean connected)
     {
+        // A socket connected at once goes the client connector's way: a listener's selector
+        // would take it for an accepted one (its accept listeners, connection limits).
+        if (connected)
+            return false;
         HostSelector selector = CURRENT.get();
         if (selector == null || !selector.isRunning())
             return false;
         SERVING.set(client);
         try
         {
-            if (connected)
-                selector.manager.accept(channel, attachment);
-            else
-                selector.manager.connect(channel, attachment);
+            selector.manager.connect(channel, attachment);
         }
         finally
         {
@@ -117,6 +121,14 @@ public class AditServerConnector extends ServerConnector
             if (CURRENT.get() != this)
                 CURRENT.set(this);
             return super.nioSelect(selector, now);
+        }
+
+        @Override
+        protected void onSelectFailed(Throwable cause)
+        {
+            // This thread stops selecting: it must not be taken for this selector's any more.
+            CURRENT.remove();
+            super.onSelectFailed(cause);
         }
     }
 
