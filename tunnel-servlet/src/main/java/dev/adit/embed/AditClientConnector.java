@@ -24,17 +24,17 @@ import org.eclipse.jetty.util.Promise;
  * wake-up and, on a busy machine, a context switch; on two cores the switches cost more than
  * the tunnel's own work.</p>
  *
- * <p>How: a connect is served locally when its context carries
- * {@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY} (a tunnel's upstream socket, never a pooled
- * HTTP/2 session shared by many tunnels) and the connecting thread is running a selector of one
- * of Adit's listeners ({@link AditServerConnector}: the tunnel's request arrived there and its
- * handler runs in place). That listener's selector registers the socket and makes its endpoint
- * and connection the way this connector would. Any other connect (from a pool or scheduler
- * thread, under a stock Jetty connector, or an HTTP/2 session) is served by this connector's
- * own selectors as usual. That includes targets given by name (resolved on the pool), dials
- * retried from the scheduler, sockets that connect at once, and behind a TLS listener the
- * tunnels whose request Jetty's {@code SslConnection} handed to the pool (a request decrypted
- * before the connection asked for it, such as one that came with the end of the handshake).</p>
+ * <p>How: a dial started on the thread of one of Adit's listener selectors
+ * ({@link AditServerConnector}: the tunnel's request arrived there and its handler runs in
+ * place) captures that selector ({@code dev.adit.upstream.Affinity}) and puts it in its
+ * connect's context ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}); whichever thread then
+ * connects (the same one for an IP address, a pool thread once a name is resolved, the
+ * scheduler's for a retry), the socket is registered with that selector, which makes its
+ * endpoint and connection the way this connector would. Pooled HTTP/2 sessions (shared by
+ * many tunnels), sockets that connect at once, dials started elsewhere (under a stock Jetty
+ * connector, on the encapsulating listeners, or behind a TLS listener for a request Jetty's
+ * {@code SslConnection} handed to the pool, such as one that came with the end of the
+ * handshake) are served by this connector's own selectors as usual.</p>
  *
  * <p>Sockets served by a listener's selector are closed when that listener stops (Adit's
  * server stops its listeners first), not when this connector stops on its own; and this
@@ -66,9 +66,8 @@ public class AditClientConnector extends ClientConnector
 
     private boolean serveLocally(SelectableChannel channel, Object attachment, boolean connected)
     {
-        if (!(attachment instanceof Map<?, ?> context) || context.get(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY) != Boolean.TRUE)
-            return false;
-        return AditServerConnector.serveHere(this, channel, attachment, connected);
+        Object home = attachment instanceof Map<?, ?> context ? context.get(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY) : null;
+        return home != null && AditServerConnector.serveOn(this, home, channel, attachment, connected);
     }
 
     /** @return the connector whose socket this is, when a listener's selector serves it for one */

@@ -8,6 +8,7 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.Executor;
 
 import dev.adit.core.ResetAwareEndPoint;
+import dev.adit.upstream.Affinity;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
@@ -25,17 +26,21 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *
  * <p>Created with Adit's {@link InPlaceExecutor} (Adit's own listeners), its selectors also
  * serve the upstream sockets of the tunnels whose requests they read
- * ({@link AditClientConnector}): such a socket is registered with the selector whose thread
- * connects it, and its endpoint and connection are made by the client connector's rules. They
+ * ({@link AditClientConnector}): such a socket is registered with the selector that handled
+ * its tunnel's request ({@link Affinity}), and its endpoint and connection are made by the
+ * client connector's rules. They
  * are not this connector's connections: not counted, not listed, not in its statistics; they
  * are closed with the selector if it stops first.</p>
  */
 public class AditServerConnector extends ServerConnector
 {
-    /** The listener selector running on this thread, while it runs. */
-    private static final ThreadLocal<HostSelector> CURRENT = new ThreadLocal<>();
-    /** The client connector whose connect this thread is handing to the selector it runs. */
-    private static final ThreadLocal<AditClientConnector> SERVING = new ThreadLocal<>();
+    /** The connect this thread is handing to a listener's selector, while it does. */
+    private static final ThreadLocal<Serving> SERVING = new ThreadLocal<>();
+
+    /** A client connector's connect, handed to one of the listener selectors. */
+    private record Serving(AditClientConnector client, HostSelector selector)
+    {
+    }
 
     public AditServerConnector(Server server, ConnectionFactory... factories)
     {
@@ -74,24 +79,23 @@ public class AditServerConnector extends ServerConnector
     }
 
     /**
-     * Registers a client connector's socket with the listener selector this thread runs, if it
-     * runs one.
+     * Registers a client connector's socket with {@code home}, the listener selector serving
+     * its tunnel's client side, from any thread (a name resolved on the pool, a retry on the
+     * scheduler): the selector is woken if it is not the caller.
      *
+     * @param home      what the dial captured as its home ({@link Affinity}); only a running
+     *                  listener selector of this class is used
      * @param connected whether the socket connected at once ({@code ClientConnector}'s accept
      *                  path, rare for TCP) rather than being still pending
-     * @return false when this thread runs no listener selector, or the socket is already
-     *         connected: the client connector serves it
+     * @return false when {@code home} is not a running listener selector, or the socket is
+     *         already connected (a listener's selector would take it for an accepted one: its
+     *         accept listeners, connection limits): the client connector serves it
      */
-    static boolean serveHere(AditClientConnector client, SelectableChannel channel, Object attachment, boolean connected)
+    static boolean serveOn(AditClientConnector client, Object home, SelectableChannel channel, Object attachment, boolean connected)
     {
-        // A socket connected at once goes the client connector's way: a listener's selector
-        // would take it for an accepted one (its accept listeners, connection limits).
-        if (connected)
+        if (connected || !(home instanceof HostSelector selector) || !selector.isRunning())
             return false;
-        HostSelector selector = CURRENT.get();
-        if (selector == null || !selector.isRunning())
-            return false;
-        SERVING.set(client);
+        SERVING.set(new Serving(client, selector));
         try
         {
             selector.manager.connect(channel, attachment);
@@ -118,16 +122,15 @@ public class AditServerConnector extends ServerConnector
         protected int nioSelect(Selector selector, boolean now) throws IOException
         {
             // Set on each select: cheap, and right from the first select of this thread on.
-            if (CURRENT.get() != this)
-                CURRENT.set(this);
+            Affinity.enter(this);
             return super.nioSelect(selector, now);
         }
 
         @Override
         protected void onSelectFailed(Throwable cause)
         {
-            // This thread stops selecting: it must not be taken for this selector's any more.
-            CURRENT.remove();
+            // This thread stops selecting: its dials must not name this selector any more.
+            Affinity.leave();
             super.onSelectFailed(cause);
         }
     }
@@ -153,17 +156,17 @@ public class AditServerConnector extends ServerConnector
         @Override
         protected ManagedSelector chooseSelector()
         {
-            // A client's socket goes to the selector of the thread that connects it.
-            HostSelector current = SERVING.get() == null ? null : CURRENT.get();
-            return current != null && current.manager == this ? current : super.chooseSelector();
+            // A client's socket goes to the selector serving its tunnel's client side.
+            Serving serving = SERVING.get();
+            return serving != null && serving.selector().manager == this ? serving.selector() : super.chooseSelector();
         }
 
         @Override
         public long getConnectTimeout()
         {
             // Read when a pending connect is registered: the client connector's bound applies.
-            AditClientConnector client = SERVING.get();
-            return client == null ? super.getConnectTimeout() : client.getConnectTimeout().toMillis();
+            Serving serving = SERVING.get();
+            return serving == null ? super.getConnectTimeout() : serving.client().getConnectTimeout().toMillis();
         }
 
         @Override

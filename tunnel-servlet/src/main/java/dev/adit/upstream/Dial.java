@@ -41,6 +41,8 @@ final class Dial
     private final Promise<InetSocketAddress> promise;
     private final String serverName;
     private final AtomicInteger next = new AtomicInteger();
+    /** The selector serving the tunnel's client side, when the dial started on its thread ({@link Affinity}). */
+    private final Object home = Affinity.home();
     private volatile List<InetSocketAddress> addresses = List.of();
 
     Dial(ClientConnector connector, Authority target, DialOptions options, Function<EndPoint, Connection> connectionFactory, Promise<InetSocketAddress> promise)
@@ -65,6 +67,12 @@ final class Dial
         if (name != null && name.endsWith("."))
             name = name.substring(0, name.length() - 1);
         return name;
+    }
+
+    /** @return the selector serving the tunnel's client side, or null */
+    Object home()
+    {
+        return home;
     }
 
     ClientConnector connector()

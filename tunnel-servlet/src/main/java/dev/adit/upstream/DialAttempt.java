@@ -123,7 +123,8 @@ final class DialAttempt implements ClientConnectionFactory
             }
         });
         context.put(ClientConnectionFactory.CONTEXT_KEY, this);
-        context.put(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY, Boolean.TRUE);
+        if (dial.home() != null)
+            context.put(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY, dial.home());
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, new Promise<Connection>()
         {
             @Override

@@ -46,10 +46,9 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
 public class TcpUpstream extends ContainerLifeCycle
 {
     /**
-     * Set (to {@code true}) in the context of each connect this upstream makes: the tunnel's
-     * upstream socket may be served by the selector of the thread that connects it, which is
-     * the selector serving the tunnel's client side when Adit's own listeners run it
-     * ({@code dev.adit.embed.AditClientConnector}).
+     * In the context of a connect this upstream makes for a tunnel whose request a listener's
+     * selector handled: that selector ({@link Affinity}), which may then serve the upstream
+     * socket too ({@code dev.adit.embed.AditClientConnector}).
      */
     public static final String LOCAL_SELECTOR_CONTEXT_KEY = TcpUpstream.class.getName() + ".localSelector";
 

@@ -44,6 +44,20 @@ class UpstreamSelectorTest
     void heldTunnelsUpstreamSocketsAreRegisteredWithTheListenersSelector(Transport transport) throws Exception
     {
         TcpTarget echo = started.add(new TcpTarget(TcpTarget.echo()));
+        assertUpstreamSocketsOnTheListenersSelector(transport, echo.authority());
+    }
+
+    /** A name is resolved on the pool: the connect made there still goes to the selector of the tunnel's client side. */
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
+    void soDoThoseOfTargetsGivenByName(Transport transport) throws Exception
+    {
+        TcpTarget echo = started.add(new TcpTarget(TcpTarget.echo()));
+        assertUpstreamSocketsOnTheListenersSelector(transport, "localhost:" + echo.port());
+    }
+
+    private void assertUpstreamSocketsOnTheListenersSelector(Transport transport, String target) throws Exception
+    {
         AditFixture adit = started.adit(Map.of());
         ServerConnector listener = listener(adit, transport);
         ClientConnector upstream = adit.server.getContainedBeans(ClientConnector.class).iterator().next();
@@ -53,7 +67,7 @@ class UpstreamSelectorTest
         List<Tunnel> tunnels = new ArrayList<>();
         for (int i = 0; i < TUNNELS; i++)
         {
-            Tunnel tunnel = started.add(client.open(echo.authority(), TIMEOUT));
+            Tunnel tunnel = started.add(client.open(target, TIMEOUT));
             assertThat(tunnel.status()).isEqualTo(200);
             byte[] payload = Payloads.random(1024, Payloads.seed() + i);
             tunnel.write(payload);
