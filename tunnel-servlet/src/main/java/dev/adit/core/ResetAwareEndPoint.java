@@ -46,6 +46,7 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
     private volatile SelectionKey key;
 
     private final boolean upstream;
+    private final ManagedSelector selector;
 
     /** A socket a listener accepted. */
     public ResetAwareEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key, Scheduler scheduler)
@@ -59,6 +60,13 @@ public class ResetAwareEndPoint extends SocketChannelEndPoint
         super(channel, selector, key, scheduler);
         this.key = key;
         this.upstream = upstream;
+        this.selector = selector;
+    }
+
+    /** @return the selector serving this socket (Jetty keeps its own private) */
+    public ManagedSelector managedSelector()
+    {
+        return selector;
     }
 
     /** @return whether Adit connected this socket (to a target or a next hop) rather than accepted it */

@@ -24,17 +24,16 @@ import org.eclipse.jetty.util.Promise;
  * wake-up and, on a busy machine, a context switch; on two cores the switches cost more than
  * the tunnel's own work.</p>
  *
- * <p>How: a dial started on the thread of one of Adit's listener selectors
- * ({@link AditServerConnector}: the tunnel's request arrived there and its handler runs in
- * place) captures that selector ({@code dev.adit.upstream.Affinity}) and puts it in its
- * connect's context ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}); whichever thread then
- * connects (the same one for an IP address, a pool thread once a name is resolved, the
- * scheduler's for a retry), the socket is registered with that selector, which makes its
- * endpoint and connection the way this connector would. Pooled HTTP/2 sessions (shared by
- * many tunnels), sockets that connect at once, dials started elsewhere (under a stock Jetty
- * connector, on the encapsulating listeners, or behind a TLS listener for a request Jetty's
- * {@code SslConnection} handed to the pool, such as one that came with the end of the
- * handshake) are served by this connector's own selectors as usual.</p>
+ * <p>How: a dial captures the listener selector serving its tunnel's client socket
+ * ({@code dev.adit.upstream.Affinity}: the selector of the thread that handles the request, or,
+ * for a request Jetty's TLS layer ran on the pool, the one serving the request's socket) and
+ * puts it in its connect's context ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}); whichever
+ * thread then connects (the same one for an IP address, a pool thread once a name is resolved,
+ * the scheduler's for a retry), the socket is registered with that selector, which makes its
+ * endpoint and connection the way this connector would. Pooled HTTP/2 sessions (shared by many
+ * tunnels), sockets that connect at once, and dials for other servers' connectors (a stock
+ * Jetty server's, the encapsulating listeners) are served by this connector's own selectors as
+ * usual.</p>
  *
  * <p>Sockets served by a listener's selector are closed when that listener stops (Adit's
  * server stops its listeners first), not when this connector stops on its own; and this

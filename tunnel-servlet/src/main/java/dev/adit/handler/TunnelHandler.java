@@ -17,12 +17,14 @@ import dev.adit.config.ProxyProtocol;
 import dev.adit.config.RouteConfig;
 import dev.adit.config.TunnelConfig;
 import dev.adit.core.EndPointAborter;
+import dev.adit.core.ResetAwareEndPoint;
 import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelListener;
 import dev.adit.policy.Authority;
 import dev.adit.policy.MalformedAuthorityException;
+import dev.adit.upstream.Affinity;
 import dev.adit.upstream.Cluster;
 import dev.adit.upstream.ProxyProtocolHeader;
 import dev.adit.upstream.UpstreamRefusedException;
@@ -300,9 +302,10 @@ public class TunnelHandler extends Handler.Wrapper
                     fail(request, response, callback, tunnel, x);
             }
         };
+        Runnable dial;
         if (route.action() == RouteConfig.Action.PROXY)
         {
-            cluster.proxy(target, protocol, request.getHttpURI().getScheme(), request.getHttpURI().getPathQuery(),
+            dial = () -> cluster.proxy(target, protocol, request.getHttpURI().getScheme(), request.getHttpURI().getPathQuery(),
                 forwardedHeaders(request.getHeaders(), route), tunnel, promise);
         }
         else
@@ -310,8 +313,28 @@ public class TunnelHandler extends Handler.Wrapper
             ProxyProtocol version = route.proxyProtocol().orElse(cluster.config().proxyProtocol());
             ByteBuffer preamble = ProxyProtocolHeader.encode(version, request.getConnectionMetaData().getRemoteSocketAddress(),
                 request.getConnectionMetaData().getLocalSocketAddress());
-            cluster.terminate(target, preamble, tunnel, promise);
+            dial = () -> cluster.terminate(target, preamble, tunnel, promise);
         }
+        // On a selector's thread the dial takes that selector for its upstream socket (Affinity);
+        // on a pool thread (Jetty's TLS layer runs some requests there) the client socket's.
+        Object home = Affinity.home() == null ? homeOf(request) : null;
+        if (home == null)
+            dial.run();
+        else
+            Affinity.within(home, dial);
+    }
+
+    /** @return the selector serving the socket the request came on, when Adit made that socket's endpoint */
+    private static Object homeOf(Request request)
+    {
+        EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
+        for (int depth = 0; depth < 4 && endPoint != null; depth++)
+        {
+            if (endPoint instanceof ResetAwareEndPoint socket)
+                return socket.managedSelector();
+            endPoint = endPoint.getTransport() instanceof EndPoint inner ? inner : null;
+        }
+        return null;
     }
 
     private boolean upgradeEnabled(Request request, RouteConfig route, String upgrade)

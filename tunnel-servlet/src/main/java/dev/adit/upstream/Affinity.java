@@ -30,8 +30,26 @@ public final class Affinity
     }
 
     /** @return the selector this thread runs, as it named itself, or null */
-    static Object home()
+    public static Object home()
     {
         return HOME.get();
+    }
+
+    /** Runs {@code dial} with {@code home} as this thread's home: for a request handled off its selector's thread. */
+    public static void within(Object home, Runnable dial)
+    {
+        Object outer = HOME.get();
+        HOME.set(home);
+        try
+        {
+            dial.run();
+        }
+        finally
+        {
+            if (outer == null)
+                HOME.remove();
+            else
+                HOME.set(outer);
+        }
     }
 }

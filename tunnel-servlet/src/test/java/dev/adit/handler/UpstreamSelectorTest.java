@@ -26,10 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * thread ({@code AditClientConnector}). Counted in the selectors' registered sockets while
  * tunnels are held open, each checked end to end with a random payload.
  *
- * <p>Clear-text listeners only: behind TLS, Jetty's {@code SslConnection} hands a request that
- * was decrypted before the connection asked for it (one that came with the end of the
- * handshake) to the thread pool, and a tunnel dialled from a pool thread has its upstream
- * socket served by the client connector's own selector, as before.</p>
+ * <p>Behind TLS, Jetty's {@code SslConnection} runs a request that came with the end of the
+ * handshake on the thread pool: its tunnel's socket still goes to the selector serving the
+ * client's socket.</p>
  */
 class UpstreamSelectorTest
 {
@@ -40,7 +39,7 @@ class UpstreamSelectorTest
     final AditFixtures started = new AditFixtures();
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
+    @EnumSource(Transport.class)
     void heldTunnelsUpstreamSocketsAreRegisteredWithTheListenersSelector(Transport transport) throws Exception
     {
         TcpTarget echo = started.add(new TcpTarget(TcpTarget.echo()));
@@ -49,7 +48,7 @@ class UpstreamSelectorTest
 
     /** A name is resolved on the pool: the connect made there still goes to the selector of the tunnel's client side. */
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
+    @EnumSource(value = Transport.class, names = {"HTTP1", "HTTP1_TLS"})
     void soDoThoseOfTargetsGivenByName(Transport transport) throws Exception
     {
         TcpTarget echo = started.add(new TcpTarget(TcpTarget.echo()));
