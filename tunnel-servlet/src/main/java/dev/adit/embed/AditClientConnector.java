@@ -24,10 +24,9 @@ import org.eclipse.jetty.util.Promise;
  * wake-up and, on a busy machine, a context switch; on two cores the switches cost more than
  * the tunnel's own work.</p>
  *
- * <p>How: a dial captures the listener selector serving its tunnel's client socket
- * ({@code dev.adit.upstream.Affinity}: the selector of the thread that handles the request, or,
- * for a request Jetty's TLS layer ran on the pool, the one serving the request's socket) and
- * puts it in its connect's context ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}); whichever
+ * <p>How: the tunnel handler names the selector serving the request's socket
+ * ({@code dev.adit.upstream.Affinity}), whichever thread handles the request (Jetty's TLS layer
+ * runs some on the pool); the dial captures it and puts it in its connect's context ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}); whichever
  * thread then connects (the same one for an IP address, a pool thread once a name is resolved,
  * the scheduler's for a retry), the socket is registered with that selector, which makes its
  * endpoint and connection the way this connector would. Pooled HTTP/2 sessions (shared by many

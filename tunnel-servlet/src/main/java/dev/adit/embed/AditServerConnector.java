@@ -3,7 +3,6 @@ package dev.adit.embed;
 import java.io.IOException;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.Executor;
 
@@ -26,10 +25,9 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *
  * <p>Created with Adit's {@link InPlaceExecutor} (Adit's own listeners), its selectors also
  * serve the upstream sockets of the tunnels whose requests they read
- * ({@link AditClientConnector}): such a socket is registered with the selector that handled
- * its tunnel's request ({@link Affinity}), and its endpoint and connection are made by the
- * client connector's rules. They
- * are not this connector's connections: not counted, not listed, not in its statistics; they
+ * ({@link AditClientConnector}): such a socket is registered with the selector serving its
+ * tunnel's client socket ({@link Affinity}), and its endpoint and connection are made by the
+ * client connector's rules. They are not this connector's connections: not counted, not listed, not in its statistics; they
  * are closed with the selector if it stops first.</p>
  */
 public class AditServerConnector extends ServerConnector
@@ -107,7 +105,7 @@ public class AditServerConnector extends ServerConnector
         return true;
     }
 
-    /** A listener selector that knows its thread, so that a connect made on it is served by it. */
+    /** A listener selector, which the client connector's sockets may be given to ({@link #serveOn}). */
     private static final class HostSelector extends ManagedSelector
     {
         private final HostingManager manager;
@@ -117,27 +115,11 @@ public class AditServerConnector extends ServerConnector
             super(manager, id);
             this.manager = manager;
         }
-
-        @Override
-        protected int nioSelect(Selector selector, boolean now) throws IOException
-        {
-            // Set on each select: cheap, and right from the first select of this thread on.
-            Affinity.enter(this);
-            return super.nioSelect(selector, now);
-        }
-
-        @Override
-        protected void onSelectFailed(Throwable cause)
-        {
-            // This thread stops selecting: its dials must not name this selector any more.
-            Affinity.leave();
-            super.onSelectFailed(cause);
-        }
     }
 
     /**
      * The listener's selector manager, which also makes the endpoints and connections of the
-     * client connector's sockets it is given ({@link #serveHere}), as
+     * client connector's sockets it is given ({@link #serveOn}), as
      * {@code ClientConnector.ClientSelectorManager} would.
      */
     private final class HostingManager extends ServerConnectorManager

@@ -315,9 +315,9 @@ public class TunnelHandler extends Handler.Wrapper
                 request.getConnectionMetaData().getLocalSocketAddress());
             dial = () -> cluster.terminate(target, preamble, tunnel, promise);
         }
-        // On a selector's thread the dial takes that selector for its upstream socket (Affinity);
-        // on a pool thread (Jetty's TLS layer runs some requests there) the client socket's.
-        Object home = Affinity.home() == null ? homeOf(request) : null;
+        // The upstream socket is to be served by the selector serving the client's socket
+        // (Affinity), whatever thread runs this (Jetty's TLS layer runs some requests on the pool).
+        Object home = homeOf(request);
         if (home == null)
             dial.run();
         else

@@ -2,11 +2,11 @@ package dev.adit.upstream;
 
 /**
  * Which selector a dial's upstream socket should be served by: the one serving the tunnel's
- * client side. A listener's selector names itself for its thread ({@link #enter}, Adit's own
- * listeners do, see {@code dev.adit.embed.AditServerConnector}); a dial started on that thread
- * captures it, keeps it while a name resolves on the pool or a retry waits on the scheduler, and
- * hands it to the client connector in the connect's context
- * ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}).
+ * client socket. The caller that starts a dial names it for the duration of the call
+ * ({@link #within}); the dial captures it, keeps it while a name resolves on the pool or a retry
+ * waits on the scheduler, and hands it to the client connector in the connect's context
+ * ({@link TcpUpstream#LOCAL_SELECTOR_CONTEXT_KEY}). What the home is, and whether it can serve
+ * the socket, is for that client connector to judge ({@code dev.adit.embed.AditClientConnector}).
  */
 public final class Affinity
 {
@@ -16,26 +16,7 @@ public final class Affinity
     {
     }
 
-    /** Called on a selector's thread, by the selector: dials started here are to be served by {@code home}. */
-    public static void enter(Object home)
-    {
-        if (HOME.get() != home)
-            HOME.set(home);
-    }
-
-    /** Called on a selector's thread when it stops selecting for good. */
-    public static void leave()
-    {
-        HOME.remove();
-    }
-
-    /** @return the selector this thread runs, as it named itself, or null */
-    public static Object home()
-    {
-        return HOME.get();
-    }
-
-    /** Runs {@code dial} with {@code home} as this thread's home: for a request handled off its selector's thread. */
+    /** Runs {@code dial} with {@code home} as the home of the dials it starts. */
     public static void within(Object home, Runnable dial)
     {
         Object outer = HOME.get();
@@ -51,5 +32,11 @@ public final class Affinity
             else
                 HOME.set(outer);
         }
+    }
+
+    /** @return the home named by the {@link #within} this thread is in, or null */
+    static Object home()
+    {
+        return HOME.get();
     }
 }

@@ -41,7 +41,7 @@ final class Dial
     private final Promise<InetSocketAddress> promise;
     private final String serverName;
     private final AtomicInteger next = new AtomicInteger();
-    /** The selector serving the tunnel's client side, when the dial started on its thread ({@link Affinity}). */
+    /** The selector serving the tunnel's client socket, when the caller named it ({@link Affinity}), or null. */
     private final Object home = Affinity.home();
     private volatile List<InetSocketAddress> addresses = List.of();
 

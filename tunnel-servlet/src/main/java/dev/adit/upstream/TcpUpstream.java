@@ -46,9 +46,9 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
 public class TcpUpstream extends ContainerLifeCycle
 {
     /**
-     * In the context of a connect this upstream makes for a tunnel whose request a listener's
-     * selector handled: that selector ({@link Affinity}), which may then serve the upstream
-     * socket too ({@code dev.adit.embed.AditClientConnector}).
+     * In the context of a connect this upstream makes for a tunnel whose caller named a home
+     * ({@link Affinity}, the selector serving the tunnel's client socket), that home, which may
+     * then serve the upstream socket too ({@code dev.adit.embed.AditClientConnector}).
      */
     public static final String LOCAL_SELECTOR_CONTEXT_KEY = TcpUpstream.class.getName() + ".localSelector";
 
