@@ -23,11 +23,10 @@ import com.sun.management.VMOption;
 final class HeapReturn
 {
     /** In the order they must be set: MinHeapFreeRatio may not exceed MaxHeapFreeRatio. */
-    static final Map<String, String> FLAGS = Map.of(
-        "MinHeapFreeRatio", "10",
-        "MaxHeapFreeRatio", "30",
-        "G1PeriodicGCInterval", "10000");
-    private static final List<String> ORDER = List.of("MinHeapFreeRatio", "MaxHeapFreeRatio", "G1PeriodicGCInterval");
+    static final List<Map.Entry<String, String>> FLAGS = List.of(
+        Map.entry("MinHeapFreeRatio", "10"),
+        Map.entry("MaxHeapFreeRatio", "30"),
+        Map.entry("G1PeriodicGCInterval", "10000"));
 
     private HeapReturn()
     {
@@ -40,8 +39,9 @@ final class HeapReturn
         List<String> set = new ArrayList<>();
         if (hotSpot == null)
             return set;
-        for (String name : ORDER)
+        for (Map.Entry<String, String> flag : FLAGS)
         {
+            String name = flag.getKey();
             VMOption option;
             try
             {
@@ -54,7 +54,7 @@ final class HeapReturn
             }
             if (option.getOrigin() != VMOption.Origin.DEFAULT || !option.isWriteable())
                 continue;
-            String value = FLAGS.get(name);
+            String value = flag.getValue();
             if (value.equals(option.getValue()))
                 continue;
             hotSpot.setVMOption(name, value);

@@ -15,8 +15,8 @@ class HeapReturnTest
     {
         HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         // Surefire starts this JVM without -XX: heap flags: all three are at their defaults.
-        assertThat(HeapReturn.FLAGS.keySet()).allSatisfy(name ->
-            assertThat(hotSpot.getVMOption(name).getOrigin()).isEqualTo(VMOption.Origin.DEFAULT));
+        assertThat(HeapReturn.FLAGS).allSatisfy(flag ->
+            assertThat(hotSpot.getVMOption(flag.getKey()).getOrigin()).isEqualTo(VMOption.Origin.DEFAULT));
 
         assertThat(HeapReturn.apply())
             .containsExactly("MinHeapFreeRatio=10", "MaxHeapFreeRatio=30", "G1PeriodicGCInterval=10000");
