@@ -86,13 +86,12 @@ final class IdleMemory {
             double openSeconds = (System.nanoTime() - t0) / 1e9;
             // Every tunnel counted in held answered its 1-byte echo: all are through Adit.
             long rssHeld = adit.rssKiB();
-            // Read every half second for the settle period: the measurement is the last reading.
+            // Nothing to do but let the tunnels sit idle for the settle period, then read once.
             long settleEnd = System.nanoTime() + (long) (settle * 1e9);
-            long rssSettled = rssHeld;
-            while (System.nanoTime() < settleEnd) {
-                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(500_000_000L, settleEnd - System.nanoTime()));
-                rssSettled = adit.rssKiB();
+            for (long left; (left = settleEnd - System.nanoTime()) > 0; ) {
+                java.util.concurrent.locks.LockSupport.parkNanos(left);
             }
+            long rssSettled = adit.rssKiB();
             long heapHeld = adit.liveHeapKiB();
             long rssHeldAfterGc = adit.rssKiB();
             if (nmt != null) {
