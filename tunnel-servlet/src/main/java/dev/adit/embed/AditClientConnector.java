@@ -46,26 +46,21 @@ public class AditClientConnector extends ClientConnector
     {
         return new ClientSelectorManager(getExecutor(), getScheduler(), getSelectors())
         {
+            // Only a pending connect: a socket that connected at once comes through accept, which a
+            // listener's selector would take for an accepted one (its accept listeners, limits).
             @Override
             public void connect(SelectableChannel channel, Object attachment)
             {
-                if (!serveLocally(channel, attachment, false))
+                if (!serveLocally(channel, attachment))
                     super.connect(channel, attachment);
-            }
-
-            @Override
-            public void accept(SelectableChannel channel, Object attachment)
-            {
-                if (!serveLocally(channel, attachment, true))
-                    super.accept(channel, attachment);
             }
         };
     }
 
-    private boolean serveLocally(SelectableChannel channel, Object attachment, boolean connected)
+    private boolean serveLocally(SelectableChannel channel, Object attachment)
     {
         Object home = attachment instanceof Map<?, ?> context ? context.get(TcpUpstream.LOCAL_SELECTOR_CONTEXT_KEY) : null;
-        return home != null && AditServerConnector.serveOn(this, home, channel, attachment, connected);
+        return home != null && AditServerConnector.serveOn(this, home, channel, attachment);
     }
 
     /** @return the connector whose socket this is, when a listener's selector serves it for one */

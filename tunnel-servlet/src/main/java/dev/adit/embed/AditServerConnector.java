@@ -77,21 +77,18 @@ public class AditServerConnector extends ServerConnector
     }
 
     /**
-     * Registers a client connector's socket with {@code home}, the listener selector serving
-     * its tunnel's client side, from any thread (a name resolved on the pool, a retry on the
-     * scheduler): the selector is woken if it is not the caller.
+     * Registers a client connector's pending connect with {@code home}, the listener selector
+     * serving its tunnel's client socket, from any thread (a name resolved on the pool, a retry
+     * on the scheduler): the selector is woken if it is not the caller.
      *
-     * @param home      what the dial captured as its home ({@link Affinity}); only a running
-     *                  listener selector of this class is used
-     * @param connected whether the socket connected at once ({@code ClientConnector}'s accept
-     *                  path, rare for TCP) rather than being still pending
-     * @return false when {@code home} is not a running listener selector, or the socket is
-     *         already connected (a listener's selector would take it for an accepted one: its
-     *         accept listeners, connection limits): the client connector serves it
+     * @param home what the dial captured as its home ({@link Affinity}); only a running listener
+     *             selector of this class is used
+     * @return false when {@code home} is not a running listener selector: the client connector
+     *         serves it
      */
-    static boolean serveOn(AditClientConnector client, Object home, SelectableChannel channel, Object attachment, boolean connected)
+    static boolean serveOn(AditClientConnector client, Object home, SelectableChannel channel, Object attachment)
     {
-        if (connected || !(home instanceof HostSelector selector) || !selector.isRunning())
+        if (!(home instanceof HostSelector selector) || !selector.isRunning())
             return false;
         SERVING.set(new Serving(client, selector));
         try
@@ -140,7 +137,7 @@ public class AditServerConnector extends ServerConnector
         {
             // A client's socket goes to the selector serving its tunnel's client side.
             Serving serving = SERVING.get();
-            return serving != null && serving.selector().manager == this ? serving.selector() : super.chooseSelector();
+            return serving != null ? serving.selector() : super.chooseSelector();
         }
 
         @Override
