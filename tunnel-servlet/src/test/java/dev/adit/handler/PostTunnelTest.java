@@ -312,7 +312,9 @@ class PostTunnelTest
         CountDownLatch resetSent = new CountDownLatch(1);
         CompletableFuture<IOException> targetWriteFailure = new CompletableFuture<>();
         // The target reads to EOF, stays quiet (the response stays open), and after the client's
-        // reset finds its connection reset: a write fails.
+        // reset finds its connection reset: a write fails. It writes until then: Adit's reset
+        // leaves when its selector next selects, which may be a moment after the tunnel's close
+        // was reported, and loopback buffers take a megabyte or more meanwhile.
         TcpTarget target = target(peer ->
         {
             peer.readToEof();
@@ -320,7 +322,8 @@ class PostTunnelTest
             {
                 if (!resetSent.await(WAIT.toSeconds(), TimeUnit.SECONDS))
                     return;
-                for (int i = 0; i < 1000; i++)
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (System.nanoTime() - deadline < 0)
                     peer.write(new byte[1024], 0, 1024);
             }
             catch (IOException x)
