@@ -2,6 +2,9 @@ package dev.adit.embed;
 
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.net.SocketOption;
+import java.net.StandardSocketOptions;
+import java.nio.channels.NetworkChannel;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.util.Map;
@@ -13,6 +16,8 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ManagedSelector;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.util.Promise;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Adit's upstream client connector: a tunnel's upstream socket is served by the selector that
@@ -41,6 +46,45 @@ import org.eclipse.jetty.util.Promise;
  */
 public class AditClientConnector extends ClientConnector
 {
+    private static final Logger LOG = LoggerFactory.getLogger(AditClientConnector.class);
+
+    /**
+     * Sets what a socket that is not bound to a chosen local address needs: Jetty's own
+     * {@code configure} also sets {@code SO_REUSEADDR} (on by default) and
+     * {@code SO_REUSEPORT} (off, as a new socket already is) on every socket, two system calls
+     * per tunnel that only a socket bound to a given address and port could notice.
+     */
+    @Override
+    protected void configure(SelectableChannel selectable) throws IOException
+    {
+        if (getBindAddress() != null || !(selectable instanceof NetworkChannel channel))
+        {
+            super.configure(selectable);
+            return;
+        }
+        setOption(channel, StandardSocketOptions.TCP_NODELAY, isTCPNoDelay());
+        if (isReusePort())
+            setOption(channel, StandardSocketOptions.SO_REUSEPORT, true);
+        if (getReceiveBufferSize() >= 0)
+            setOption(channel, StandardSocketOptions.SO_RCVBUF, getReceiveBufferSize());
+        if (getSendBufferSize() >= 0)
+            setOption(channel, StandardSocketOptions.SO_SNDBUF, getSendBufferSize());
+    }
+
+    private static <T> void setOption(NetworkChannel channel, SocketOption<T> option, T value)
+    {
+        try
+        {
+            channel.setOption(option, value);
+        }
+        catch (IOException | UnsupportedOperationException x)
+        {
+            // As Jetty does: a socket option the platform refuses is not a reason to fail the connect.
+            if (LOG.isDebugEnabled())
+                LOG.debug("could not set {} to {} on {}", option, value, channel, x);
+        }
+    }
+
     @Override
     protected SelectorManager newSelectorManager()
     {
