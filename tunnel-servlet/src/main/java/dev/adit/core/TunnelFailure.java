@@ -15,6 +15,13 @@ public enum TunnelFailure
 {
     /** The CONNECT target is not a valid {@code host:port}. */
     MALFORMED_TARGET(400, "malformed_target", "DPE"),
+    /**
+     * The CONNECT announced request content ({@code Content-Length} other than 0, or
+     * {@code Transfer-Encoding}). A CONNECT's content has no defined meaning (RFC 9110 §9.3.6)
+     * and a tunnel's bytes follow its head: Jetty would read them as content, and they would
+     * reach no one.
+     */
+    CONNECT_WITH_CONTENT(400, "connect_with_content", "DPE"),
     /** Bytes arrived before the 200 and the configuration rejects early data. */
     EARLY_DATA_REJECTED(400, "early_data_rejected", "DPE"),
     /** The destination policy refused the target's name or address. */

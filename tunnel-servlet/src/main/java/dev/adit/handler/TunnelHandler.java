@@ -200,6 +200,13 @@ public class TunnelHandler extends Handler.Wrapper
         }
         String label = target == null ? rawTarget : target.toString();
         Tunnel tunnel = newTunnel(request, label, tunnelProtocol(request, kind, protocol));
+        String content = kind == Router.Kind.POST ? null : announcedContent(request);
+        if (content != null)
+        {
+            fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.CONNECT_WITH_CONTENT,
+                "a CONNECT request carries no content, this one announced " + content));
+            return true;
+        }
         if (kind != Router.Kind.POST && !upgradeEnabled(request, route, kind == Router.Kind.PLAIN ? ListenerConfig.CONNECT : protocol))
         {
             String what = kind == Router.Kind.PLAIN ? "CONNECT" : "extended CONNECT " + protocol;
@@ -228,6 +235,22 @@ public class TunnelHandler extends Handler.Wrapper
         open(request, response, callback, kind, protocol, target, tunnel, route, cluster,
             kind == Router.Kind.POST ? null : tunnelSupport.getEndPoint());
         return true;
+    }
+
+    /**
+     * @return the header by which a CONNECT announced content ({@code Content-Length} other than
+     *         0, or {@code Transfer-Encoding}), as it came, or null when it announced none
+     */
+    private static String announcedContent(Request request)
+    {
+        HttpFields headers = request.getHeaders();
+        String transferEncoding = headers.get(HttpHeader.TRANSFER_ENCODING);
+        if (transferEncoding != null)
+            return "Transfer-Encoding: " + transferEncoding;
+        String contentLength = headers.get(HttpHeader.CONTENT_LENGTH);
+        if (contentLength != null && !contentLength.strip().equals("0"))
+            return "Content-Length: " + contentLength;
+        return null;
     }
 
     /**
