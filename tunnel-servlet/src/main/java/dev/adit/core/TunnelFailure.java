@@ -16,10 +16,11 @@ public enum TunnelFailure
     /** The CONNECT target is not a valid {@code host:port}. */
     MALFORMED_TARGET(400, "malformed_target", "DPE"),
     /**
-     * The CONNECT announced request content ({@code Content-Length} other than 0, or
+     * An HTTP/1.1 CONNECT announced request content ({@code Content-Length} above 0, or
      * {@code Transfer-Encoding}). A CONNECT's content has no defined meaning (RFC 9110 §9.3.6)
      * and a tunnel's bytes follow its head: Jetty would read them as content, and they would
-     * reach no one.
+     * reach no one. (Over HTTP/2 a CONNECT stream's DATA are tunnel bytes whatever its
+     * {@code content-length} says.)
      */
     CONNECT_WITH_CONTENT(400, "connect_with_content", "DPE"),
     /** Bytes arrived before the 200 and the configuration rejects early data. */

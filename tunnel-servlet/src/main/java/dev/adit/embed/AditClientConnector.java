@@ -52,7 +52,9 @@ public class AditClientConnector extends ClientConnector
      * Sets what a socket that is not bound to a chosen local address needs: Jetty's own
      * {@code configure} also sets {@code SO_REUSEADDR} (on by default) and
      * {@code SO_REUSEPORT} (off, as a new socket already is) on every socket, two system calls
-     * per tunnel that only a socket bound to a given address and port could notice.
+     * per tunnel that only a socket bound to a given address and port could notice. Mirrors
+     * {@code ClientConnector.configure} of Jetty 12.1.12 otherwise: an option a later Jetty sets
+     * there must be added here.
      */
     @Override
     protected void configure(SelectableChannel selectable) throws IOException

@@ -200,13 +200,6 @@ public class TunnelHandler extends Handler.Wrapper
         }
         String label = target == null ? rawTarget : target.toString();
         Tunnel tunnel = newTunnel(request, label, tunnelProtocol(request, kind, protocol));
-        String content = kind == Router.Kind.POST ? null : announcedContent(request);
-        if (content != null)
-        {
-            fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.CONNECT_WITH_CONTENT,
-                "a CONNECT request carries no content, this one announced " + content));
-            return true;
-        }
         if (kind != Router.Kind.POST && !upgradeEnabled(request, route, kind == Router.Kind.PLAIN ? ListenerConfig.CONNECT : protocol))
         {
             String what = kind == Router.Kind.PLAIN ? "CONNECT" : "extended CONNECT " + protocol;
@@ -232,14 +225,26 @@ public class TunnelHandler extends Handler.Wrapper
             fail(request, response, callback, tunnel, unauthorized);
             return true;
         }
+        String content = kind == Router.Kind.POST || !isHttp1(request) ? null : announcedContent(request);
+        if (content != null)
+        {
+            fail(request, response, callback, tunnel, new TunnelException(TunnelFailure.CONNECT_WITH_CONTENT,
+                "an HTTP/1.1 CONNECT carries no content, this one announced " + content));
+            return true;
+        }
         open(request, response, callback, kind, protocol, target, tunnel, route, cluster,
             kind == Router.Kind.POST ? null : tunnelSupport.getEndPoint());
         return true;
     }
 
     /**
-     * @return the header by which a CONNECT announced content ({@code Content-Length} other than
-     *         0, or {@code Transfer-Encoding}), as it came, or null when it announced none
+     * Over HTTP/1.1, Jetty reads what follows a CONNECT's head as its content when the head
+     * announces some, and the tunnel never sees those bytes. (Over HTTP/2 a CONNECT stream's DATA
+     * are the tunnel's bytes whatever its {@code content-length} says: Jetty does not count them
+     * against it.)
+     *
+     * @return the header by which an HTTP/1.1 CONNECT announced content ({@code Content-Length}
+     *         above 0, or {@code Transfer-Encoding}), as it came, or null when it announced none
      */
     private static String announcedContent(Request request)
     {
@@ -248,9 +253,17 @@ public class TunnelHandler extends Handler.Wrapper
         if (transferEncoding != null)
             return "Transfer-Encoding: " + transferEncoding;
         String contentLength = headers.get(HttpHeader.CONTENT_LENGTH);
-        if (contentLength != null && !contentLength.strip().equals("0"))
+        if (contentLength == null)
+            return null;
+        try
+        {
+            // Jetty's parser has already refused a malformed value.
+            return Long.parseLong(contentLength.strip()) > 0 ? "Content-Length: " + contentLength : null;
+        }
+        catch (NumberFormatException x)
+        {
             return "Content-Length: " + contentLength;
-        return null;
+        }
     }
 
     /**

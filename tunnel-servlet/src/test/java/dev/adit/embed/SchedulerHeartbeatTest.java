@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.fail;
 /** The heartbeat keeps one task due within its period while it runs, and none once stopped. */
 class SchedulerHeartbeatTest
 {
-    /** A task handed to a scheduler: its delay, whether it ran and whether it was cancelled. */
+    /** A task handed to a scheduler: its delay, whether it ran (to its end) and whether it was cancelled. */
     private record Scheduled(Runnable task, long delayMillis, AtomicBoolean ran, AtomicBoolean cancelled)
     {
         boolean settled()
@@ -60,10 +60,11 @@ class SchedulerHeartbeatTest
         public Task schedule(Runnable task, long delay, TimeUnit unit)
         {
             Scheduled s = new Scheduled(task, unit.toMillis(delay), new AtomicBoolean(), new AtomicBoolean());
+            // Ran only once the beat has returned: by then the task it scheduled is listed.
             Task real = super.schedule(() ->
             {
-                s.ran().set(true);
                 task.run();
+                s.ran().set(true);
             }, delay, unit);
             scheduled.add(s);
             beats.countDown();
