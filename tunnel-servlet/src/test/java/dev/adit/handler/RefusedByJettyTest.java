@@ -1,0 +1,112 @@
+package dev.adit.handler;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+
+import dev.adit.testing.Transport;
+import org.eclipse.jetty.logging.JettyLoggerFactory;
+import org.eclipse.jetty.logging.StdErrAppender;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.LoggerFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A request Jetty refuses before Adit's handler sees it is answered 400, as Jetty does, and
+ * logged at INFO with its reason by the standalone server's error handler.
+ */
+class RefusedByJettyTest
+{
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @RegisterExtension
+    final AditFixtures started = new AditFixtures();
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+        "connect 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
+        "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nBad Field: x\r\n\r\n",
+        "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nHost: 127.0.0.1:10\r\n\r\n"})
+    void isAnswered400AndLoggedWithItsReason(String request) throws Exception
+    {
+        AditFixture adit = started.adit(Map.of());
+        StdErrAppender appender = (StdErrAppender)((JettyLoggerFactory)LoggerFactory.getILoggerFactory())
+            .getJettyLogger("dev.adit.embed.AditErrorHandler").getAppender();
+        // Null: the appender writes to System.err, whatever it is at the time.
+        PrintStream original = appender.getStream();
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        OutputStream before = original != null ? original : System.err;
+        appender.setStream(new PrintStream(new TeeStream(before, captured), true, StandardCharsets.UTF_8));
+        String status;
+        try
+        {
+            InetSocketAddress address = adit.address(Transport.HTTP1);
+            try (Socket socket = new Socket(address.getAddress(), address.getPort()))
+            {
+                socket.setSoTimeout((int)WAIT.toMillis());
+                socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                status = statusLine(socket.getInputStream());
+                // The line is logged before the answer is written.
+            }
+        }
+        finally
+        {
+            appender.setStream(original);
+        }
+        assertThat(status).startsWith("HTTP/1.1 400");
+        assertThat(captured.toString(StandardCharsets.UTF_8))
+            .contains("refused by Jetty before Adit saw it: 400");
+        assertThat(adit.events.ended()).as("no tunnel").isEmpty();
+    }
+
+    private static String statusLine(InputStream in) throws Exception
+    {
+        StringBuilder line = new StringBuilder();
+        for (int b; (b = in.read()) >= 0 && b != '\n'; )
+            line.append((char)b);
+        return line.toString().strip();
+    }
+
+    /** Writes to both streams. */
+    private static final class TeeStream extends OutputStream
+    {
+        private final OutputStream first;
+        private final OutputStream second;
+
+        private TeeStream(OutputStream first, OutputStream second)
+        {
+            this.first = first;
+            this.second = second;
+        }
+
+        @Override
+        public void write(int b) throws java.io.IOException
+        {
+            first.write(b);
+            second.write(b);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws java.io.IOException
+        {
+            first.write(bytes, offset, length);
+            second.write(bytes, offset, length);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException
+        {
+            first.flush();
+            second.flush();
+        }
+    }
+}
