@@ -11,11 +11,13 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
@@ -58,7 +60,16 @@ class UpstreamSocketFamilyTest
         echoes(tunnel);
 
         int port = upstreamPort.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(sockets("/proc/net/tcp", port, target.port())).as("Adit's socket from port %d in the IPv4 table", port).hasSize(1);
+        // Linux walks its socket tables without a snapshot: while other sockets come and go, a
+        // read may list one socket several times, or miss it. Read until it shows, bounded.
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        Set<String> ipv4 = sockets("/proc/net/tcp", port, target.port());
+        while (ipv4.isEmpty() && System.nanoTime() - deadline < 0)
+        {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            ipv4 = sockets("/proc/net/tcp", port, target.port());
+        }
+        assertThat(ipv4).as("Adit's socket from port %d in the IPv4 table (inodes)", port).hasSize(1);
         assertThat(sockets("/proc/net/tcp6", port, target.port())).as("nor in the IPv6 table").isEmpty();
         tunnel.close();
     }
@@ -110,18 +121,19 @@ class UpstreamSocketFamilyTest
         assertThat(Payloads.sha256(tunnel.readExactly(payload.length, TIMEOUT))).isEqualTo(Payloads.sha256(payload));
     }
 
-    /** @return the lines of a Linux socket table for sockets from local port {@code local} to remote port {@code remote} */
-    private static List<String> sockets(String table, int local, int remote) throws IOException
+    /** @return the inodes of the sockets from local port {@code local} to remote port {@code remote} in a Linux socket table */
+    private static Set<String> sockets(String table, int local, int remote) throws IOException
     {
-        String from = String.format(Locale.ROOT, ":%04X ", local);
-        String to = String.format(Locale.ROOT, ":%04X ", remote);
-        return Files.readAllLines(Path.of(table)).stream()
-            .map(line -> line.trim() + " ")
-            .filter(line ->
-            {
-                String[] fields = line.split("\\s+");
-                return fields.length > 2 && (fields[1] + " ").endsWith(from) && (fields[2] + " ").endsWith(to);
-            })
-            .toList();
+        String from = String.format(Locale.ROOT, ":%04X", local);
+        String to = String.format(Locale.ROOT, ":%04X", remote);
+        Set<String> inodes = new TreeSet<>();
+        for (String line : Files.readAllLines(Path.of(table)))
+        {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length > 9 && fields[1].endsWith(from) && fields[2].endsWith(to))
+                inodes.add(fields[9]);
+        }
+        return inodes;
     }
 }
