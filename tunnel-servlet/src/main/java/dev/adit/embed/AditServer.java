@@ -18,7 +18,6 @@ import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
 import dev.adit.tls.PemCredentials;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
-import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http2.HTTP2Cipher;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -134,10 +133,6 @@ public final class AditServer
             HttpConfiguration http = new HttpConfiguration();
             http.setSendServerVersion(false);
             http.setSendDateHeader(false);
-            // The target of an HTTP/1.1 CONNECT is its request-target; its Host field plays no
-            // part (RFC 9112 §3.3), and Envoy and squid take a CONNECT whose Host differs. Jetty's
-            // default compliance answers such a request 400 "Authority!=Host" before any handler.
-            http.setHttpCompliance(HttpCompliance.RFC9110.with("RFC9110_CONNECT_HOST", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
             return http;
         }
 

@@ -106,11 +106,8 @@ public final class Http1Tunnel implements Tunnel {
             }
             tunnel = new Http1Tunnel(transport, raw, socket);
             StringBuilder head = new StringBuilder()
-                .append("CONNECT ").append(authority).append(" HTTP/1.1\r\n");
-            // A Host among the caller's headers replaces the usual one (the target's).
-            if (headers.keySet().stream().noneMatch("Host"::equalsIgnoreCase)) {
-                head.append("Host: ").append(authority).append("\r\n");
-            }
+                .append("CONNECT ").append(authority).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(authority).append("\r\n");
             headers.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
             head.append("\r\n");
             byte[] headBytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
