@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The standalone server's error handler: answers as Jetty's does, and for a request Jetty
  * refused before any handler saw it (a malformed request line or header field, a compliance
- * rule such as {@code Authority!=Host}, an unknown method) logs an INFO line with the client's
+ * rule such as {@code Authority!=Host}, a lower-case {@code connect} whose target Jetty cannot
+ * read) logs an INFO line with the client's
  * address and Jetty's reason, as Adit logs its own refusals; Jetty logs those at DEBUG only.
  * Over HTTP/1.x it also closes the connection, as Adit does after its own refusals, so that a
  * client cannot make one line per pipelined request on one connection.
