@@ -20,9 +20,7 @@ public interface EndPointAborter
      */
     EndPointAborter TCP_RESET = (endPoint, cause) ->
     {
-        EndPoint network = endPoint;
-        for (int depth = 0; network.getTransport() instanceof EndPoint inner && depth < 4; depth++)
-            network = inner;
+        EndPoint network = network(endPoint);
         if (network.getTransport() instanceof NetworkChannel channel && channel.isOpen())
         {
             try
@@ -40,4 +38,16 @@ public interface EndPointAborter
     };
 
     void abort(EndPoint endPoint, Throwable cause);
+
+    /**
+     * @return the endpoint of the socket under {@code endPoint}: itself, or the one under its TLS
+     *         (and PROXY protocol) layers, at most four deep
+     */
+    static EndPoint network(EndPoint endPoint)
+    {
+        EndPoint network = endPoint;
+        for (int depth = 0; network.getTransport() instanceof EndPoint inner && depth < 4; depth++)
+            network = inner;
+        return network;
+    }
 }

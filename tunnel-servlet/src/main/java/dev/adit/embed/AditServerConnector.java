@@ -97,7 +97,8 @@ public class AditServerConnector extends ServerConnector
         }
         finally
         {
-            SERVING.remove();
+            // Cleared, not removed: once per tunnel, a removal would cost a new map entry at the next set.
+            SERVING.set(null);
         }
         return true;
     }

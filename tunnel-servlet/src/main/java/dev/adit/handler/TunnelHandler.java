@@ -252,18 +252,9 @@ public class TunnelHandler extends Handler.Wrapper
         String transferEncoding = headers.get(HttpHeader.TRANSFER_ENCODING);
         if (transferEncoding != null)
             return "Transfer-Encoding: " + transferEncoding;
-        String contentLength = headers.get(HttpHeader.CONTENT_LENGTH);
-        if (contentLength == null)
-            return null;
-        try
-        {
-            // Jetty's parser has already refused a malformed value.
-            return Long.parseLong(contentLength.strip()) > 0 ? "Content-Length: " + contentLength : null;
-        }
-        catch (NumberFormatException x)
-        {
-            return "Content-Length: " + contentLength;
-        }
+        // -1 when absent; Jetty's parser has already refused a value that is not a number.
+        long contentLength = headers.getLongField(HttpHeader.CONTENT_LENGTH);
+        return contentLength > 0 ? "Content-Length: " + contentLength : null;
     }
 
     /**
@@ -353,24 +344,14 @@ public class TunnelHandler extends Handler.Wrapper
         }
         // The upstream socket is to be served by the selector serving the client's socket
         // (Affinity), whatever thread runs this (Jetty's TLS layer runs some requests on the pool).
-        Object home = homeOf(request);
-        if (home == null)
-            dial.run();
-        else
-            Affinity.within(home, dial);
+        Affinity.within(homeOf(request), dial);
     }
 
-    /** @return the selector serving the socket the request came on, when Adit made that socket's endpoint */
+    /** @return the selector serving the socket the request came on, when Adit made that socket's endpoint, or null */
     private static Object homeOf(Request request)
     {
         EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
-        for (int depth = 0; depth < 4 && endPoint != null; depth++)
-        {
-            if (endPoint instanceof ResetAwareEndPoint socket)
-                return socket.managedSelector();
-            endPoint = endPoint.getTransport() instanceof EndPoint inner ? inner : null;
-        }
-        return null;
+        return EndPointAborter.network(endPoint) instanceof ResetAwareEndPoint socket ? socket.managedSelector() : null;
     }
 
     private boolean upgradeEnabled(Request request, RouteConfig route, String upgrade)

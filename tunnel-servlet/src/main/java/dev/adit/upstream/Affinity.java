@@ -16,7 +16,7 @@ public final class Affinity
     {
     }
 
-    /** Runs {@code dial} with {@code home} as the home of the dials it starts. */
+    /** Runs {@code dial} with {@code home} (null: none) as the home of the dials it starts. */
     public static void within(Object home, Runnable dial)
     {
         Object outer = HOME.get();
@@ -27,10 +27,8 @@ public final class Affinity
         }
         finally
         {
-            if (outer == null)
-                HOME.remove();
-            else
-                HOME.set(outer);
+            // Set, not removed: once per tunnel, a removal would cost a new map entry at the next set.
+            HOME.set(outer);
         }
     }
 
