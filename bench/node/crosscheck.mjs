@@ -1,11 +1,17 @@
 // A cross-check of a few rows with the clients the peer figures were measured with: Node's
 // built-in net and http2 modules (shared/notes/peer-figures.md). Run by `bash bench/run --node`
-// against the Adit the Java rows used; standalone:
-//   node bench/node/crosscheck.mjs --http PORT [--seconds 3] [--reps 3]
+// against the Adit the Java rows used, and by `--peers` against the peer proxies as well;
+// standalone:
+//   node bench/node/crosscheck.mjs --http PORT [--proxy 'NAME=h1:PORT,h2c:PORT' ...] [--seconds 3] [--reps 3]
+//   node bench/node/crosscheck.mjs --idle N --proxy 'NAME=VIA:PORT' --pids PID[,PID...]
+// The first form prints a Markdown table: medians over interleaved repetitions, ratios per
+// repetition against the direct path of the same repetition, every proxy measured in each.
+// The second holds N tunnels to the echo target through the proxy, each checked with a 1-byte
+// echo, and prints one line with the processes' VmRSS (KiB) before and while holding them.
 // The targets run in a child Node process (discard, close-on-accept, echo), the clients here.
-// Prints a Markdown table: medians over interleaved repetitions, ratios per repetition.
 import net from 'node:net';
 import http2 from 'node:http2';
+import fs from 'node:fs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -28,25 +34,56 @@ if (process.argv[2] === '--targets') {
   await main();
 }
 
+// --http PORT is Adit over h1 and h2c; each --proxy 'NAME=h1:PORT,h2c:PORT' adds a proxy.
+function parseArgs(argv) {
+  const args = { proxies: [] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, ''); const value = argv[i + 1];
+    if (key === 'http') args.proxies.unshift({ name: 'Adit', vias: [{ kind: 'h1', port: Number(value) }, { kind: 'h2c', port: Number(value) }] });
+    else if (key === 'proxy') {
+      const eq = value.lastIndexOf('=');
+      args.proxies.push({ name: value.slice(0, eq), vias: value.slice(eq + 1).split(',').map((v) => { const [kind, port] = v.split(':'); return { kind, port: Number(port) }; }) });
+    } else args[key] = value;
+  }
+  for (const p of args.proxies) for (const v of p.vias) {
+    if (!['h1', 'h2c'].includes(v.kind) || !(v.port > 0)) throw new Error(`bad proxy ${p.name}: ${v.kind}:${v.port}`);
+    v.proxy = p.name; v.label = `${p.name}, ${v.kind}`;
+  }
+  return args;
+}
+
 async function main() {
-  const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
-  const aditPort = Number(args.http);
+  const args = parseArgs(process.argv.slice(2));
   const seconds = Number(args.seconds ?? 3);
   const reps = Number(args.reps ?? 3);
   const targets = fork(fileURLToPath(import.meta.url), ['--targets']);
   const ports = await new Promise((r) => targets.once('message', r));
   const discarded = () => new Promise((r) => { targets.once('message', (m) => r(m.discarded)); targets.send('count'); });
+  const direct = { kind: 'direct', label: 'direct' };
 
-  // A duplex stream to host:port, direct or through Adit (HTTP/1.1 CONNECT or an h2c CONNECT stream).
-  const h2c = { session: null };
-  async function open(via, port) {
-    if (via === 'direct') {
+  // HTTP/2 sessions by proxy port; a new one when the last is gone or has no stream to spare.
+  const sessions = new Map(); const opened = [];
+  async function session(port, fresh = false) {
+    let s = sessions.get(port);
+    if (!fresh && s && !s.destroyed && !s.closed) return s;
+    s = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 8 << 20 } });
+    s.on('error', () => {});
+    s.on('goaway', (code) => console.error(`node: h2c GOAWAY from port ${port}, code ${code}`));
+    sessions.set(port, s); opened.push(s);
+    await bounded(new Promise((res, rej) => { s.once('remoteSettings', res); s.once('close', () => rej(new Error('h2c session closed'))); }), 10000);
+    return s;
+  }
+  const closeH2 = () => { for (const s of opened.splice(0)) s.destroy(); sessions.clear(); };
+
+  // A duplex stream to the target port, direct or through a proxy (HTTP/1.1 CONNECT or an h2c CONNECT stream).
+  async function open(via, port, h2session) {
+    if (via.kind === 'direct') {
       const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
       await new Promise((res, rej) => { s.once('connect', res); s.once('error', rej); });
       return s;
     }
-    if (via === 'h1') {
-      const s = net.connect({ port: aditPort, host: '127.0.0.1', noDelay: true });
+    if (via.kind === 'h1') {
+      const s = net.connect({ port: via.port, host: '127.0.0.1', noDelay: true });
       await new Promise((res, rej) => { s.once('connect', res); s.once('error', rej); });
       s.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
       let head = Buffer.alloc(0);
@@ -56,7 +93,8 @@ async function main() {
           const end = head.indexOf('\r\n\r\n');
           if (end < 0) return;
           s.off('data', onData);
-          if (!/^HTTP\/1\.1 2\d\d/.test(head.toString('latin1'))) return rej(new Error(head.toString('latin1', 0, end)));
+          // Some peers answer in HTTP/1.0 (tinyproxy): any 2xx opens the tunnel.
+          if (!/^HTTP\/1\.[01] 2\d\d/.test(head.toString('latin1'))) { s.destroy(); return rej(new Error(head.toString('latin1', 0, end))); }
           s.pause();
           const rest = head.subarray(end + 4);
           if (rest.length) s.unshift(rest);
@@ -64,17 +102,11 @@ async function main() {
         };
         s.on('data', onData);
         s.once('error', rej);
+        s.once('close', () => rej(new Error('closed before a response')));
       });
       return s;
     }
-    if (!h2c.session || h2c.session.destroyed || h2c.session.closed) {
-      const session = http2.connect(`http://127.0.0.1:${aditPort}`, { settings: { initialWindowSize: 8 << 20 } });
-      session.on('error', () => {});
-      session.on('goaway', (code) => console.error(`node: h2c GOAWAY from Adit, code ${code}`));
-      h2c.session = session;
-      await new Promise((res, rej) => { session.once('connect', res); session.once('close', () => rej(new Error('h2c session closed'))); });
-    }
-    const stream = h2c.session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${port}` });
+    const stream = (h2session ?? await session(via.port)).request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${port}` });
     await new Promise((res, rej) => {
       stream.once('response', (h) => (h[':status'] === 200 ? res() : rej(new Error('status ' + h[':status']))));
       stream.once('error', rej);
@@ -82,9 +114,50 @@ async function main() {
     });
     return stream;
   }
-  const closeH2 = () => { if (h2c.session) { h2c.session.destroy(); h2c.session = null; } };
 
-  async function bulkUpload(via) {
+  if (args.idle) {
+    await idle(Number(args.idle), args.proxies[0].vias[0], String(args.pids).split(',').map(Number));
+    targets.kill();
+    process.exit(0);
+  }
+
+  // Holds n tunnels to the echo target, each answered a 1-byte echo, and reports the RSS of the
+  // given processes before and while holding them: the peers' idle method (fresh processes).
+  async function idle(n, via, pids) {
+    const rss = () => pids.map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]));
+    const before = rss();
+    const held = []; let errors = 0; let connections = 0;
+    let h2 = null; let room = 0;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n && errors < 100;) {
+      const batch = [];
+      for (; batch.length < 64 && i < n; i++) {
+        if (via.kind === 'h2c' && room === 0) {
+          if (batch.length) break;
+          h2 = await session(via.port, true); connections++;
+          room = Math.min(1000, h2.remoteSettings.maxConcurrentStreams ?? 100);
+        }
+        room--;
+        batch.push((async () => {
+          const s = await bounded(open(via, ports.echo, h2), 10000);
+          if (!s) throw new Error('not opened within 10 s');
+          s.on('error', () => {});
+          const answered = await bounded(new Promise((res) => { s.once('data', () => res(true)); s.resume(); s.write('x'); }), 10000);
+          if (answered !== true) throw new Error('no echo');
+          held.push(s);
+        })().catch(() => { errors++; }));
+      }
+      await Promise.all(batch);
+    }
+    const openSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const holding = rss();
+    // One tab-separated line: proxy, via, held, connections, errors, seconds to open, VmRSS KiB per pid before, while holding.
+    console.log([via.proxy, via.kind, held.length, via.kind === 'h2c' ? connections : held.length, errors, openSeconds.toFixed(1), before.join(','), holding.join(',')].join('\t'));
+    for (const s of held) s.destroy();
+    closeH2();
+  }
+
+  async function bulkUpload(via, window = seconds) {
     const s = await open(via, ports.discard);
     s.on('error', () => {});
     const chunk = Buffer.alloc(65536);
@@ -93,13 +166,13 @@ async function main() {
     pump();
     await sleep(500);
     const c0 = await discarded(); const t0 = process.hrtime.bigint();
-    await sleep(seconds * 1000);
+    await sleep(window * 1000);
     const c1 = await discarded(); const t1 = process.hrtime.bigint();
     stop = true; s.destroy(); closeH2();
     return ((c1 - c0) * 8) / (Number(t1 - t0) / 1e9) / 1e9; // Gbit/s
   }
 
-  async function setup(via) {
+  async function setup(via, window = seconds) {
     let done = 0; let stop = false; let errors = 0;
     const loop = async () => {
       while (!stop) {
@@ -118,10 +191,10 @@ async function main() {
     const loops = Array.from({ length: 32 }, loop);
     await sleep(500);
     const c0 = done; const t0 = process.hrtime.bigint();
-    await sleep(seconds * 1000);
+    await sleep(window * 1000);
     const c1 = done; const t1 = process.hrtime.bigint();
     stop = true; await bounded(Promise.all(loops), 15000); closeH2();
-    if (errors > 0) console.error(`node: setup over ${via}: ${errors} failed attempts`);
+    if (errors > 0) console.error(`node: setup over ${via.label}: ${errors} failed attempts`);
     return (c1 - c0) / (Number(t1 - t0) / 1e9);
   }
 
@@ -150,33 +223,41 @@ async function main() {
     ['setup, target closes, 32 clients', 'tunnels/s', setup, 'rate'],
     ['echo RTT p50, 64 B', 'µs', echo, 'latency'],
   ];
-  const vias = ['h1', 'h2c'];
+  const vias = args.proxies.flatMap((p) => p.vias);
+  // Unrecorded: each proxy's first tunnels (a JIT compiler warms up, pools grow) stay out of the figures.
+  for (const via of vias) {
+    for (const fn of [bulkUpload, setup]) {
+      try { await fn(via, 0.5); } catch (e) { closeH2(); console.error(`warm-up ${via.label}: ${e}`); }
+    }
+  }
   const results = {};
   for (let rep = 1; rep <= reps; rep++) {
     for (const [name, , fn] of rows) {
-      const order = ['direct', ...vias];
+      const order = [direct, ...vias];
       if (rep % 2 === 0) order.reverse();
       for (const via of order) {
         await sleep(300);
         let v;
-        try { v = await fn(via); } catch (e) { v = NaN; console.error(`${name} ${via}: ${e}`); }
-        ((results[name] ??= {})[via] ??= []).push(v);
-        console.error(`node rep ${rep}  ${name} ${via}: ${v.toFixed(2)}`);
+        try { v = await fn(via); } catch (e) { v = NaN; closeH2(); console.error(`${name} ${via.label}: ${e}`); }
+        ((results[name] ??= {})[via.label] ??= []).push(v);
+        console.error(`node rep ${rep}  ${name} ${via.label}: ${v.toFixed(2)}`);
       }
     }
   }
   const median = (a) => { const v = a.filter(Number.isFinite).sort((x, y) => x - y); return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const fmt = (x, unit) => (!Number.isFinite(x) ? 'n/a' : unit === 'Gbit/s' ? x.toFixed(2) : Math.round(x).toLocaleString('en'));
-  console.log('| row (Node client) | unit | direct | Adit | Adit vs direct |');
-  console.log('|---|---|---:|---:|---:|');
+  const several = args.proxies.length > 1;
+  console.log(several ? '| row (Node client) | via | unit | direct | proxy | vs direct |' : '| row (Node client) | unit | direct | Adit | Adit vs direct |');
+  console.log(several ? '|---|---|---|---:|---:|---:|' : '|---|---|---:|---:|---:|');
   for (const [name, unit, , kind] of rows) {
     const d = results[name].direct;
     for (const via of vias) {
-      const a = results[name][via];
+      const a = results[name][via.label];
       const per = a.map((x, i) => (kind === 'rate' ? x / d[i] : x - d[i]));
       const c = median(per);
       const cmp = !Number.isFinite(c) ? 'n/a' : kind === 'rate' ? c.toFixed(2) : `${c >= 0 ? '+' : ''}${Math.round(c)} µs`;
-      console.log(`| ${name}, ${via} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`);
+      console.log(several ? `| ${name} | ${via.label} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`
+        : `| ${name}, ${via.kind} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`);
     }
   }
   targets.kill();

@@ -34,6 +34,8 @@ public final class Bench {
     private final List<Row> idleRows = new ArrayList<>();
     private final List<String> idleNotes = new ArrayList<>();
     private String nodeTable;
+    private final List<String> peerIdle = new ArrayList<>();
+    private final List<String> peersMissing = new ArrayList<>();
 
     private Bench(Options options) {
         this.options = options;
@@ -84,6 +86,9 @@ public final class Bench {
             if (options.groups.contains("idle")) {
                 for (Transport transport : List.of(Transport.H2C, Transport.H1)) {
                     runIdle(rig, jar, config, transport);
+                }
+                if (options.peers) {
+                    runPeerIdle(jar, config);
                 }
             }
         }
@@ -188,16 +193,33 @@ public final class Bench {
      * how fast the direct path's client is. Its table, or why there is none.
      */
     private String nodeCrossCheck(Ports ports) {
-        log("cross-check with Node's clients");
+        List<Peers.Running> running = new ArrayList<>();
         try {
-            Process node = new ProcessBuilder("node", root.resolve("bench/node/crosscheck.mjs").toString(),
+            List<String> command = new ArrayList<>(List.of("node", root.resolve("bench/node/crosscheck.mjs").toString(),
                 "--http", Integer.toString(ports.http()),
                 "--seconds", Double.toString(options.bulkSeconds),
-                "--reps", Integer.toString(options.reps))
+                "--reps", Integer.toString(options.reps)));
+            if (options.peers) {
+                Peers peers = new Peers(root, work);
+                for (Peers.Peer peer : Peers.ALL) {
+                    if (!Peers.installed(peer)) {
+                        continue;
+                    }
+                    try {
+                        Peers.Running r = peers.start(peer);
+                        running.add(r);
+                        command.addAll(List.of("--proxy", r.proxyArgument(peer.via().kinds)));
+                    } catch (Exception x) {
+                        log("peer %s did not start: %s", peer.name(), x.getMessage());
+                    }
+                }
+            }
+            log("cross-check with Node's clients%s", running.isEmpty() ? "" : ", and the peers " + running.stream().map(r -> r.peer.name()).toList());
+            Process node = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
             String table = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!node.waitFor(10, TimeUnit.MINUTES) || node.exitValue() != 0) {
+            if (!node.waitFor(20, TimeUnit.MINUTES) || node.exitValue() != 0) {
                 return "(the Node cross-check failed: exit " + (node.isAlive() ? "none, timed out" : node.exitValue()) + ")\n";
             }
             System.out.print(table);
@@ -205,7 +227,80 @@ public final class Bench {
         } catch (Exception x) {
             log("no Node cross-check: %s", x);
             return "(no Node cross-check: " + x.getMessage() + ")\n";
+        } finally {
+            running.forEach(Peers.Running::close);
         }
+    }
+
+    /**
+     * Idle memory the peers' way, for Adit and every peer installed here alike: a freshly started
+     * proxy, the idle tunnels opened through it by bench/node/crosscheck.mjs, the growth of its
+     * processes' VmRSS (for a chain, the front proxy's, and with the squid behind it).
+     */
+    private void runPeerIdle(Path jar, Path config) {
+        Peers peers;
+        try {
+            peers = new Peers(root, work);
+        } catch (IOException x) {
+            log("no peers: %s", x);
+            return;
+        }
+        for (String via : List.of("h2c", "h1")) {
+            try (AditProcess adit = AditProcess.start(javaBin, root, jar, options.aditJvmFlags(), config, work.resolve("adit-idle-node-" + via + ".log"))) {
+                peerIdle.add(nodeIdle("Adit=" + via + ":" + adit.ports().http(), List.of(adit.pid()), List.of()));
+            } catch (Exception x) {
+                log("idle over Adit %s with Node's client failed: %s", via, x);
+                peerIdle.add("| Adit | " + via + " | failed: " + x.getMessage() + " | | | |");
+            }
+        }
+        for (Peers.Peer peer : Peers.ALL) {
+            if (!Peers.installed(peer)) {
+                peersMissing.add(peer.name() + " (`" + peer.program() + "`)");
+                continue;
+            }
+            try (Peers.Running r = peers.start(peer)) {
+                peerIdle.add(nodeIdle(r.proxyArgument(peer.idleVia()), r.pids(), r.backend == null ? List.of() : r.backend.pids()));
+            } catch (Exception x) {
+                log("idle over %s failed: %s", peer.name(), x);
+                peerIdle.add("| " + peer.name() + " | " + peer.idleVia() + " | failed: " + x.getMessage() + " | | | |");
+            }
+        }
+    }
+
+    /** One row of the peers' idle table: crosscheck.mjs --idle through one proxy. */
+    private String nodeIdle(String proxy, List<Long> front, List<Long> behind) throws Exception {
+        List<Long> pids = new ArrayList<>(front);
+        pids.addAll(behind);
+        log("idle with Node's client: %s", proxy);
+        Process node = new ProcessBuilder("node", root.resolve("bench/node/crosscheck.mjs").toString(),
+            "--idle", Integer.toString(options.idleTunnels), "--proxy", proxy,
+            "--pids", String.join(",", pids.stream().map(String::valueOf).toList()))
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!node.waitFor(5, TimeUnit.MINUTES) || node.exitValue() != 0) {
+            throw new IOException("crosscheck.mjs --idle: exit " + (node.isAlive() ? "none, timed out" : node.exitValue()) + ": " + out);
+        }
+        String[] f = out.split("\t");
+        if (f.length != 8) {
+            throw new IOException("crosscheck.mjs --idle printed: " + out);
+        }
+        long held = Long.parseLong(f[2]);
+        long[] before = Arrays.stream(f[6].split(",")).mapToLong(Long::parseLong).toArray();
+        long[] holding = Arrays.stream(f[7].split(",")).mapToLong(Long::parseLong).toArray();
+        long frontGrowth = 0;
+        long allGrowth = 0;
+        for (int i = 0; i < pids.size(); i++) {
+            long growth = holding[i] - before[i];
+            allGrowth += growth;
+            if (i < front.size()) {
+                frontGrowth += growth;
+            }
+        }
+        log("idle %s over %s: %s", f[0], f[1], out.replace('\t', ' '));
+        return String.format(Locale.ROOT, "| %s | %s | %,d of %,d (%s errors, opened in %s s) | %s | %.1f | %s |",
+            f[0], f[1], held, options.idleTunnels, f[4], f[5], f[3], held == 0 ? Double.NaN : frontGrowth / (double) held,
+            behind.isEmpty() ? "–" : String.format(Locale.ROOT, "%.1f", held == 0 ? Double.NaN : allGrowth / (double) held));
     }
 
     /** Unrecorded: JIT compilation of both sides, pools and windows grown, on every transport. */
@@ -306,7 +401,7 @@ public final class Bench {
         }
         try (AditProcess adit = AditProcess.start(javaBin, root, jar, flags, config, work.resolve("adit-idle-" + name + ".log"))) {
             rig.adit(adit);
-            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleWarmUp, options.idleSettle, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
+            IdleMemory.Result r = IdleMemory.run(rig, adit, t, options.idleTunnels, options.idleSettle, options.nmt ? work.resolve("nmt-" + name + ".txt") : null);
             fresh.add(Double.NaN, r.rssPerTunnelFromFresh(), Double.NaN);
             settled.add(Double.NaN, r.rssPerTunnelSettled(), Double.NaN);
             afterGc.add(Double.NaN, r.rssPerTunnelAfterGc(), Double.NaN);
@@ -351,7 +446,21 @@ public final class Bench {
         }
         if (nodeTable != null) {
             out.append("Cross-check with Node's clients and targets (bench/node/crosscheck.mjs, Node ")
-                .append(nodeVersion()).append(", same Adit, same windows and repetitions):\n\n").append(nodeTable).append('\n');
+                .append(nodeVersion()).append(options.peers ? ", same Adit, and the peer proxies installed here measured in the same repetitions, each against the same direct path"
+                    : ", same Adit").append(", same windows and repetitions):\n\n").append(nodeTable).append('\n');
+        }
+        if (!peerIdle.isEmpty()) {
+            out.append("Idle memory the peers' way, for Adit and the peers alike (bench/node/crosscheck.mjs --idle): each proxy started fresh, ")
+                .append(String.format(Locale.ROOT, "%,d", options.idleTunnels))
+                .append(" tunnels opened through it to the echo target by Node's client (h2c: as many streams per connection as the proxy allows, at most 1,000), ")
+                .append("each checked with a 1-byte echo, VmRSS growth of the proxy's processes divided by the tunnels held:\n\n")
+                .append("| proxy | via | tunnels held | connections | RSS growth per tunnel, KiB | with the squid behind it, KiB |\n|---|---|---|---:|---:|---:|\n");
+            peerIdle.forEach(line -> out.append(line).append('\n'));
+            out.append('\n');
+        }
+        if (!peersMissing.isEmpty()) {
+            out.append("Peers not installed here, so not measured: ").append(String.join(", ", peersMissing))
+                .append(" (`apt-get install squid tinyproxy haproxy nghttp2-proxy`).\n\n");
         }
         if (!idleNotes.isEmpty()) {
             out.append("Idle rows in detail:\n\n");

@@ -22,13 +22,15 @@ import org.eclipse.jetty.util.Callback;
  * read. Over HTTP/1.1 each tunnel is a connection of its own (Adit then holds two sockets per
  * tunnel); over HTTP/2 they share connections of {@link #STREAMS_PER_CONNECTION} streams.
  *
- * <p>Readings, in order: VmRSS right after the start ({@code rssFresh}); a warm-up of
- * {@code warmUp} tunnels opened, checked and closed (classes loaded, code compiled, pools
- * grown: costs paid once, not per tunnel); a full GC, then the live heap and VmRSS
- * ({@code heapBase}, {@code rssBase}); the {@code n} tunnels; VmRSS before a GC
- * ({@code rssHeld}); VmRSS again after {@code settle} seconds without traffic or forced GC
- * ({@code rssSettled}: what a JVM that returns idle memory by itself gives back, as the
- * standalone Adit's periodic GC does); a full GC, then the live heap and VmRSS again
+ * <p>Readings, in order: VmRSS right after the start ({@code rssFresh}); the {@code n} tunnels
+ * opened at once on that fresh process, as the peers were measured (no warm-up, no forced GC in
+ * between: a GC forced there shrinks the heap, and the burst's figure then depends on whether
+ * G1 grows it back); VmRSS ({@code rssHeld}); VmRSS again after {@code settle} seconds without
+ * traffic or forced GC ({@code rssSettled}: what a JVM that returns idle memory by itself gives
+ * back, as the standalone Adit's periodic GC does). Those tunnels are then closed, and served
+ * as the warm-up (classes loaded, code compiled, pools grown: costs paid once, not per tunnel)
+ * for the readings after a full GC: the live heap and VmRSS once they are gone
+ * ({@code heapBase}, {@code rssBase}), then with {@code n} tunnels opened again
  * ({@code heapHeld}, {@code rssHeldAfterGc}).</p>
  */
 final class IdleMemory {
@@ -65,43 +67,51 @@ final class IdleMemory {
      * @param nmt where to write Adit's native memory summaries (warmed up, then held), or null;
      *            Adit must run with {@code -XX:NativeMemoryTracking=summary}
      */
-    static Result run(Rig rig, AditProcess adit, Transport transport, int n, int warmUp, double settle, java.nio.file.Path nmt) throws Exception {
+    static Result run(Rig rig, AditProcess adit, Transport transport, int n, double settle, java.nio.file.Path nmt) throws Exception {
         long rssFresh = adit.rssKiB();
-        try (Held warm = open(rig, transport, warmUp)) {
-            if (warm.count() < warmUp) {
-                throw new IOException("warm-up: " + warm.count() + " of " + warmUp + " tunnels opened, " + warm.errors + " errors");
+        long t0 = System.nanoTime();
+        int count;
+        int connections;
+        long errors;
+        double openSeconds;
+        long rssHeld;
+        long rssSettled;
+        try (Held held = open(rig, transport, n)) {
+            openSeconds = (System.nanoTime() - t0) / 1e9;
+            // Every tunnel counted in held answered its 1-byte echo: all are through Adit.
+            rssHeld = adit.rssKiB();
+            // Nothing to do but let the tunnels sit idle for the settle period, then read once.
+            long settleEnd = System.nanoTime() + (long) (settle * 1e9);
+            for (long left; (left = settleEnd - System.nanoTime()) > 0; ) {
+                java.util.concurrent.locks.LockSupport.parkNanos(left);
             }
+            rssSettled = adit.rssKiB();
+            count = held.count();
+            connections = held.connections();
+            errors = held.errors;
         }
-        // Adit has closed the warm-up tunnels before the baseline is read.
+        // Adit has closed the first tunnels before the baseline is read.
         if (!rig.awaitAditQuiet(Duration.ofSeconds(30))) {
-            throw new IOException("Adit still holds the warm-up tunnels after 30 s");
+            throw new IOException("Adit still holds the first " + count + " tunnels after 30 s");
         }
         long heapBase = adit.liveHeapKiB();
         long rssBase = adit.rssKiB();
         if (nmt != null) {
             java.nio.file.Files.writeString(nmt, "== warmed up, after GC\n" + adit.jcmd("VM.native_memory", "summary"));
         }
-        long t0 = System.nanoTime();
-        try (Held held = open(rig, transport, n)) {
-            double openSeconds = (System.nanoTime() - t0) / 1e9;
-            // Every tunnel counted in held answered its 1-byte echo: all are through Adit.
-            long rssHeld = adit.rssKiB();
-            // Nothing to do but let the tunnels sit idle for the settle period, then read once.
-            long settleEnd = System.nanoTime() + (long) (settle * 1e9);
-            for (long left; (left = settleEnd - System.nanoTime()) > 0; ) {
-                java.util.concurrent.locks.LockSupport.parkNanos(left);
+        try (Held again = open(rig, transport, n)) {
+            if (again.count() != count) {
+                throw new IOException("the second time " + again.count() + " tunnels opened, the first time " + count);
             }
-            long rssSettled = adit.rssKiB();
             long heapHeld = adit.liveHeapKiB();
             long rssHeldAfterGc = adit.rssKiB();
             if (nmt != null) {
-                java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
+                java.nio.file.Files.writeString(nmt, "\n== " + again.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
                     java.nio.file.StandardOpenOption.APPEND);
-                java.nio.file.Files.writeString(nmt, "\n== " + held.count() + " tunnels held, live objects\n" + adit.jcmd("GC.class_histogram"),
+                java.nio.file.Files.writeString(nmt, "\n== " + again.count() + " tunnels held, live objects\n" + adit.jcmd("GC.class_histogram"),
                     java.nio.file.StandardOpenOption.APPEND);
             }
-            return new Result(held.count(), held.connections(), rssFresh, rssBase, heapBase, rssHeld, rssSettled, heapHeld, rssHeldAfterGc, openSeconds,
-                held.errors);
+            return new Result(count, connections, rssFresh, rssBase, heapBase, rssHeld, rssSettled, heapHeld, rssHeldAfterGc, openSeconds, errors);
         }
     }
 

@@ -27,6 +27,7 @@ final class Options {
           --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
           --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
           --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
+          --peers               also run the peer proxies installed here (squid, tinyproxy, haproxy and nghttpx in front of squid, Node's http and http2) and measure them with the Node cross-check's clients beside Adit, idle memory included (implies --node)
           --nmt                 idle rows: Adit with -XX:NativeMemoryTracking=summary, its summaries (warmed, held) and a class histogram (held) in bench/target/nmt-*.txt
           --jfr                 record a JFR of the Adit that serves the rate rows (bench/target/adit.jfr)
           --results FILE        where the report goes (bench/RESULTS.md; --quick: bench/target/RESULTS-quick.md)
@@ -40,7 +41,6 @@ final class Options {
     int echoWarmUp = 1000;
     int echoCount = 3000;
     int idleTunnels = 9000;
-    int idleWarmUp = 200;
     double idleSettle = 30;
     Set<String> groups = new LinkedHashSet<>(List.of("bulk", "aggregate", "setup", "echo", "idle"));
     String aditJvm = DEFAULT_ADIT_JVM;
@@ -48,6 +48,7 @@ final class Options {
     List<String> settings = new ArrayList<>();
     boolean jfr;
     boolean node;
+    boolean peers;
     boolean nmt;
     boolean quick;
     Path results;
@@ -70,7 +71,6 @@ final class Options {
                     o.echoWarmUp = 300;
                     o.echoCount = 500;
                     o.idleTunnels = 1000;
-                    o.idleWarmUp = 50;
                     o.idleSettle = 3;
                 }
                 case "--reps" -> o.reps = Integer.parseInt(value(args, ++i, arg));
@@ -91,6 +91,10 @@ final class Options {
                 case "--set" -> o.settings.add(value(args, ++i, arg));
                 case "--jfr" -> o.jfr = true;
                 case "--node" -> o.node = true;
+                case "--peers" -> {
+                    o.peers = true;
+                    o.node = true;
+                }
                 case "--nmt" -> o.nmt = true;
                 case "--results" -> o.results = Path.of(value(args, ++i, arg));
                 case "--note" -> o.note = value(args, ++i, arg);
