@@ -160,6 +160,26 @@ final class AditProcess implements AutoCloseable {
     }
 
     /**
+     * Resident set size once it has stopped falling, KiB: after a full GC, G1 gives the heap it
+     * shrank back to the operating system from a background thread, after the GC has returned.
+     * Three readings 200 ms apart within 1 MiB of each other, or what there is after 10 s.
+     */
+    long rssAfterGcKiB() throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long[] last = {rssKiB(), -1, -1};
+        while (System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+            last[2] = last[1];
+            last[1] = last[0];
+            last[0] = rssKiB();
+            if (last[2] >= 0 && Math.max(last[0], Math.max(last[1], last[2])) - Math.min(last[0], Math.min(last[1], last[2])) <= 1024) {
+                break;
+            }
+        }
+        return last[0];
+    }
+
+    /**
      * Forces a full GC ({@code jcmd GC.run}) and returns the heap used after it, KiB: the sum
      * of the "total ...K, used ...K" lines of {@code GC.heap_info}, one for G1, one per
      * generation for the Serial and Parallel collectors.

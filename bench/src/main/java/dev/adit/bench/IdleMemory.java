@@ -95,7 +95,7 @@ final class IdleMemory {
             throw new IOException("Adit still holds the first " + count + " tunnels after 30 s");
         }
         long heapBase = adit.liveHeapKiB();
-        long rssBase = adit.rssKiB();
+        long rssBase = adit.rssAfterGcKiB();
         if (nmt != null) {
             java.nio.file.Files.writeString(nmt, "== warmed up, after GC\n" + adit.jcmd("VM.native_memory", "summary"));
         }
@@ -104,7 +104,7 @@ final class IdleMemory {
                 throw new IOException("the second time " + again.count() + " tunnels opened, the first time " + count);
             }
             long heapHeld = adit.liveHeapKiB();
-            long rssHeldAfterGc = adit.rssKiB();
+            long rssHeldAfterGc = adit.rssAfterGcKiB();
             if (nmt != null) {
                 java.nio.file.Files.writeString(nmt, "\n== " + again.count() + " tunnels held, after GC\n" + adit.jcmd("VM.native_memory", "summary"),
                     java.nio.file.StandardOpenOption.APPEND);
