@@ -166,17 +166,16 @@ final class AditProcess implements AutoCloseable {
      */
     long rssAfterGcKiB() throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long[] last = {rssKiB(), -1, -1};
-        while (System.nanoTime() < deadline) {
+        java.util.ArrayDeque<Long> last = new java.util.ArrayDeque<>(List.of(rssKiB()));
+        while (System.nanoTime() < deadline
+            && (last.size() < 3 || java.util.Collections.max(last) - java.util.Collections.min(last) > 1024)) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
-            last[2] = last[1];
-            last[1] = last[0];
-            last[0] = rssKiB();
-            if (last[2] >= 0 && Math.max(last[0], Math.max(last[1], last[2])) - Math.min(last[0], Math.min(last[1], last[2])) <= 1024) {
-                break;
+            if (last.size() == 3) {
+                last.removeFirst();
             }
+            last.addLast(rssKiB());
         }
-        return last[0];
+        return last.getLast();
     }
 
     /**

@@ -208,7 +208,7 @@ public final class Bench {
                     try {
                         Peers.Running r = peers.start(peer);
                         running.add(r);
-                        command.addAll(List.of("--proxy", r.proxyArgument(peer.via().kinds)));
+                        command.addAll(List.of("--proxy", r.proxyArgument(peer.vias())));
                     } catch (Exception x) {
                         log("peer %s did not start: %s", peer.name(), x.getMessage());
                     }

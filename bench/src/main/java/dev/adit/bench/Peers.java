@@ -24,28 +24,23 @@ import java.util.regex.Pattern;
  * installed is left out and named in the report.
  */
 final class Peers {
-    /** How a peer is reached: over HTTP/1.1 CONNECT, h2c CONNECT streams, or both (same port). */
-    enum Via {
-        H1("h1"), H2C("h2c"), BOTH("h1,h2c");
-
-        final String kinds;
-
-        Via(String kinds) {
-            this.kinds = kinds;
-        }
+    /**
+     * A peer as configured: its name in the report, the program it needs, how it is reached
+     * ({@code h1}, {@code h2c} or {@code h1,h2c}, on one port), and over which its idle memory is measured.
+     */
+    record Peer(String name, String program, String vias, String idleVia) {
     }
 
-    /** A peer as configured: its name in the report, the program it needs, how it is reached. */
-    record Peer(String name, String program, Via via, String idleVia) {
-    }
+    /** squid, also the backend of the chains (each gets a squid of its own). */
+    private static final Peer SQUID = new Peer("squid 5", "squid", "h1", "h1");
 
     static final List<Peer> ALL = List.of(
-        new Peer("squid 5", "squid", Via.H1, "h1"),
-        new Peer("tinyproxy", "tinyproxy", Via.H1, "h1"),
-        new Peer("Node http", "node", Via.H1, "h1"),
-        new Peer("Node http2", "node", Via.H2C, "h2c"),
-        new Peer("haproxy → squid", "haproxy", Via.BOTH, "h2c"),
-        new Peer("nghttpx → squid", "nghttpx", Via.H2C, "h2c"));
+        SQUID,
+        new Peer("tinyproxy", "tinyproxy", "h1", "h1"),
+        new Peer("Node http", "node", "h1", "h1"),
+        new Peer("Node http2", "node", "h2c", "h2c"),
+        new Peer("haproxy → squid", "haproxy", "h1,h2c", "h2c"),
+        new Peer("nghttpx → squid", "nghttpx", "h2c", "h2c"));
 
     /** A started peer and, for a chain, the squid behind it. */
     static final class Running implements AutoCloseable {
@@ -127,11 +122,11 @@ final class Peers {
                 yield listening(peer, port, launch(id, "tinyproxy", "-d", "-c", conf.toString()), null);
             }
             case "node" -> {
-                Process p = launch(id, "node", root.resolve("bench/node/proxies.mjs").toString(), peer.via() == Via.H1 ? "http" : "http2");
+                Process p = launch(id, "node", root.resolve("bench/node/proxies.mjs").toString(), peer.vias().equals("h1") ? "http" : "http2");
                 yield listening(peer, nodePort(p, id), p, null);
             }
             case "haproxy" -> {
-                Running squid = squid(ALL.get(0), id + "-squid");
+                Running squid = squid(SQUID, id + "-squid");
                 int port = freePort();
                 Path conf = write(id + ".cfg", String.join("\n",
                     "global", "    maxconn 9900", "    nbthread 1",
@@ -139,12 +134,12 @@ final class Peers {
                     // Without "proto h2" the listener takes HTTP/1.1 and h2c (prior knowledge) alike.
                     "frontend bench", "    bind 127.0.0.1:" + port, "    default_backend squid",
                     "backend squid", "    server squid 127.0.0.1:" + squid.port, ""));
-                yield listening(peer, port, launch(id, "haproxy", "-f", conf.toString()), squid);
+                yield listening(peer, port, launchBefore(squid, id, "haproxy", "-f", conf.toString()), squid);
             }
             case "nghttpx" -> {
-                Running squid = squid(ALL.get(0), id + "-squid");
+                Running squid = squid(SQUID, id + "-squid");
                 int port = freePort();
-                yield listening(peer, port, launch(id, "nghttpx", "--conf=/dev/null", "--frontend=127.0.0.1," + port + ";no-tls",
+                yield listening(peer, port, launchBefore(squid, id, "nghttpx", "--conf=/dev/null", "--frontend=127.0.0.1," + port + ";no-tls",
                     "--backend=127.0.0.1," + squid.port, "--http2-proxy", "--workers=1", "--no-ocsp",
                     // Each tunnel holds a connection to squid; nghttpx's default of 8 per backend host would queue the 9th.
                     "--backend-connections-per-host=10000",
@@ -176,6 +171,16 @@ final class Peers {
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve(id + ".log").toFile())
             .start();
+    }
+
+    /** Launches a chain's front; if that fails, its squid is stopped. */
+    private Process launchBefore(Running backend, String id, String... command) throws IOException {
+        try {
+            return launch(id, command);
+        } catch (IOException x) {
+            backend.close();
+            throw x;
+        }
     }
 
     /** The port bench/node/proxies.mjs printed, read from its log. */
