@@ -1,6 +1,8 @@
 package dev.adit.core;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,9 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import dev.adit.config.TunnelConfig;
 import org.eclipse.jetty.io.ByteBufferPool;
@@ -71,18 +71,42 @@ public final class Tunnel implements TunnelInfo
     {
     }
 
-    private final String id = Long.toString(IDS.incrementAndGet(), 36);
-    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
-    private final AtomicReference<Abort> pendingAbort = new AtomicReference<>();
-    private final AtomicInteger openedConnections = new AtomicInteger();
-    private final AtomicInteger completedPipes = new AtomicInteger();
+    // A tunnel is held for as long as it lasts, thousands at a time: its state is in volatile
+    // fields updated through these handles rather than in atomic objects of its own, and its
+    // id and start time are kept as numbers until someone asks for them.
+    private static final VarHandle STATE;
+    private static final VarHandle PENDING_ABORT;
+    private static final VarHandle OPENED_CONNECTIONS;
+    private static final VarHandle COMPLETED_PIPES;
+
+    static
+    {
+        try
+        {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            STATE = lookup.findVarHandle(Tunnel.class, "state", State.class);
+            PENDING_ABORT = lookup.findVarHandle(Tunnel.class, "pendingAbort", Abort.class);
+            OPENED_CONNECTIONS = lookup.findVarHandle(Tunnel.class, "openedConnections", int.class);
+            COMPLETED_PIPES = lookup.findVarHandle(Tunnel.class, "completedPipes", int.class);
+        }
+        catch (ReflectiveOperationException x)
+        {
+            throw new ExceptionInInitializerError(x);
+        }
+    }
+
+    private final long serial = IDS.incrementAndGet();
+    private final long startEpochNanos = epochNanos(Instant.now());
+    private volatile State state = State.NEW;
+    private volatile Abort pendingAbort;
+    private volatile int openedConnections;
+    private volatile int completedPipes;
     private final String authority;
     private final String protocol;
     private final TunnelConfig config;
     private final ByteBufferPool pool;
     private final Scheduler scheduler;
     private final TunnelListener listener;
-    private final Instant startTime = Instant.now();
     private volatile TunnelConnection downstream;
     private volatile TunnelConnection upstream;
     private volatile Pipe toUpstream;
@@ -137,36 +161,39 @@ public final class Tunnel implements TunnelInfo
     {
         // A side that opens after the tunnel was released (the client left while the upstream
         // was still answering) would otherwise stay connected until its idle timeout.
-        if (state.get() == State.CLOSED)
+        if (state == State.CLOSED)
         {
-            IOException late = new IOException("tunnel " + id + " was released before its " + connection.side() + " side opened");
+            IOException late = new IOException("tunnel " + id() + " was released before its " + connection.side() + " side opened");
             quietly("abort the late " + connection.side() + " side", () -> connection.aborter().abort(connection.getEndPoint(), late));
             return;
         }
-        if (openedConnections.incrementAndGet() == 2)
+        if ((int)OPENED_CONNECTIONS.getAndAdd(this, 1) == 1)
             start();
     }
 
     private void start()
     {
-        if (!state.compareAndSet(State.NEW, State.STARTING))
+        if (!STATE.compareAndSet(this, State.NEW, State.STARTING))
             return;
         int bufferSize = config.bufferSize().toIntBytes();
         toUpstream = new Pipe(downstream, upstream, pool, bufferSize);
         toDownstream = new Pipe(upstream, downstream, pool, bufferSize);
-        // The tunnel's idle timeout replaces the connector's (HTTP/1.1) or the stream's (HTTP/2).
-        long idleMillis = config.idleTimeout().toMillis();
-        downstream.getEndPoint().setIdleTimeout(idleMillis);
-        upstream.getEndPoint().setIdleTimeout(idleMillis);
+        // The tunnel's idle timeout replaces the connector's (HTTP/1.1) or the stream's (HTTP/2),
+        // and the client's side alone keeps it: every byte the target's side reads is written to
+        // the client's side and every byte it writes was read there, so the tunnel is idle
+        // exactly when the client's side is. The target's side is a socket whose idle timer is a
+        // task in the scheduler's queue, one per tunnel held, for nothing.
+        downstream.getEndPoint().setIdleTimeout(config.idleTimeout().toMillis());
+        upstream.getEndPoint().setIdleTimeout(0);
         Duration max = config.maxDuration();
         if (!max.isZero())
             maxDurationTask = scheduler.schedule(this::onMaxDuration, max.toMillis(), TimeUnit.MILLISECONDS);
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} opened {} -> {} ({})", id, downstreamRemoteAddress(), upstreamAddress(), authority);
+            LOG.debug("tunnel {} opened {} -> {} ({})", id(), downstreamRemoteAddress(), upstreamAddress(), authority);
         notifyOpened();
         // Only this method leaves STARTING: an abort meanwhile is pending, not carried out.
-        state.set(State.OPEN);
-        Abort abort = pendingAbort.get();
+        state = State.OPEN;
+        Abort abort = pendingAbort;
         if (abort != null)
         {
             abort(abort.outcome(), abort.cause(), abort.culprit());
@@ -179,8 +206,8 @@ public final class Tunnel implements TunnelInfo
     void onPipeCompleted(Pipe pipe)
     {
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} {} finished after {} bytes", id, pipe.source().side(), pipe.bytes());
-        if (completedPipes.incrementAndGet() == 2 && state.compareAndSet(State.OPEN, State.CLOSED))
+            LOG.debug("tunnel {} {} finished after {} bytes", id(), pipe.source().side(), pipe.bytes());
+        if ((int)COMPLETED_PIPES.getAndAdd(this, 1) == 1 && STATE.compareAndSet(this, State.OPEN, State.CLOSED))
         {
             cancelMaxDuration();
             quietly("close the downstream side", () -> downstream.getEndPoint().close());
@@ -209,7 +236,7 @@ public final class Tunnel implements TunnelInfo
             return;
         // Before the start this side's close ends the tunnel; from the start on it aborts it.
         // Retried when the start wins the race, so that the close is never lost.
-        while (state.get() == State.NEW)
+        while (state == State.NEW)
         {
             if (end(resetOf(connection), cause))
                 return;
@@ -241,21 +268,21 @@ public final class Tunnel implements TunnelInfo
     {
         while (true)
         {
-            State current = state.get();
+            State current = state;
             if (current == State.STARTING)
             {
                 // The start finishes first (pipes, onOpened), then aborts with the first reason.
-                pendingAbort.compareAndSet(null, new Abort(outcome, cause, culprit));
-                if (state.get() == State.STARTING)
+                PENDING_ABORT.compareAndSet(this, null, new Abort(outcome, cause, culprit));
+                if (state == State.STARTING)
                     return;
                 continue;
             }
             if (current != State.OPEN)
                 return;
-            if (state.compareAndSet(State.OPEN, State.CLOSED))
+            if (STATE.compareAndSet(this, State.OPEN, State.CLOSED))
                 break;
         }
-        Abort first = pendingAbort.get();
+        Abort first = pendingAbort;
         if (first != null)
         {
             outcome = first.outcome();
@@ -264,7 +291,7 @@ public final class Tunnel implements TunnelInfo
         }
         cancelMaxDuration();
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} aborted: {}", id, outcome.code(), cause);
+            LOG.debug("tunnel {} aborted: {}", id(), outcome.code(), cause);
         Throwable why = cause;
         for (TunnelConnection side : new TunnelConnection[]{downstream, upstream})
         {
@@ -327,10 +354,10 @@ public final class Tunnel implements TunnelInfo
 
     private boolean release(Throwable cause)
     {
-        if (!state.compareAndSet(State.NEW, State.CLOSED))
+        if (!STATE.compareAndSet(this, State.NEW, State.CLOSED))
             return false;
         if (LOG.isDebugEnabled())
-            LOG.debug("tunnel {} released before start", id, cause);
+            LOG.debug("tunnel {} released before start", id(), cause);
         // Only the sides that opened are the tunnel's to end. One that has not is still its
         // opener's: Jetty owns an HTTP/2 stream until it upgrades it (closing it now would put
         // END_STREAM before the response, and Jetty 12.1.12's HTTP2StreamEndPoint.close throws
@@ -358,7 +385,7 @@ public final class Tunnel implements TunnelInfo
         }
         catch (Throwable x)
         {
-            LOG.warn("tunnel {}: failed to {}", id, what, x);
+            LOG.warn("tunnel {}: failed to {}", id(), what, x);
         }
     }
 
@@ -387,7 +414,7 @@ public final class Tunnel implements TunnelInfo
     /** @return whether the tunnel started (its opening may still be being reported) and has not ended */
     public boolean isOpen()
     {
-        State current = state.get();
+        State current = state;
         return current == State.STARTING || current == State.OPEN;
     }
 
@@ -406,7 +433,7 @@ public final class Tunnel implements TunnelInfo
         }
         catch (Throwable x)
         {
-            LOG.warn("tunnel {}: listener {} failed in onOpened", id, listener, x);
+            LOG.warn("tunnel {}: listener {} failed in onOpened", id(), listener, x);
         }
     }
 
@@ -418,7 +445,7 @@ public final class Tunnel implements TunnelInfo
         }
         catch (Throwable x)
         {
-            LOG.warn("tunnel {}: listener {} failed in onClosed", id, listener, x);
+            LOG.warn("tunnel {}: listener {} failed in onClosed", id(), listener, x);
         }
     }
 
@@ -430,14 +457,14 @@ public final class Tunnel implements TunnelInfo
         }
         catch (Throwable x)
         {
-            LOG.warn("tunnel {}: listener {} failed in onRefused", id, listener, x);
+            LOG.warn("tunnel {}: listener {} failed in onRefused", id(), listener, x);
         }
     }
 
     @Override
     public String id()
     {
-        return id;
+        return Long.toString(serial, 36);
     }
 
     @Override
@@ -485,7 +512,13 @@ public final class Tunnel implements TunnelInfo
     @Override
     public Instant startTime()
     {
-        return startTime;
+        return Instant.ofEpochSecond(0, startEpochNanos);
+    }
+
+    /** Nanoseconds since the epoch, which a long holds until 2262. */
+    private static long epochNanos(Instant instant)
+    {
+        return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
     }
 
     @Override
@@ -505,6 +538,6 @@ public final class Tunnel implements TunnelInfo
     @Override
     public String toString()
     {
-        return "Tunnel[%s,%s,%s,up=%d,down=%d]".formatted(id, authority, state.get(), bytesFromDownstream(), bytesFromUpstream());
+        return "Tunnel[%s,%s,%s,up=%d,down=%d]".formatted(id(), authority, state, bytesFromDownstream(), bytesFromUpstream());
     }
 }

@@ -27,6 +27,9 @@ class TunnelLifecycleTest
 {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Duration SHORT = Duration.ofMillis(500);
+    /** One-way traffic: a chunk every {@link #TRICKLE_PACE}, for three idle timeouts in all. */
+    private static final Duration TRICKLE_PACE = Duration.ofMillis(100);
+    private static final int TRICKLE_CHUNKS = 15;
 
     private static TcpTarget echo;
 
@@ -98,6 +101,56 @@ class TunnelLifecycleTest
             assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
             assertThat(closed.fromDownstream()).isEqualTo(10);
             assertThat(closed.fromUpstream()).isEqualTo(10);
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a tunnel that only uploads is not idle")
+    @EnumSource(Transport.class)
+    void uploadAloneKeepsATunnelOpen(Transport transport) throws Exception
+    {
+        // The client's side keeps the tunnel's idle timer: what it reads must count.
+        try (TcpTarget sink = new TcpTarget(TcpTarget.discard());
+             AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(sink.authority(), WAIT);
+            byte[] chunk = Payloads.random(100);
+            for (int i = 0; i < TRICKLE_CHUNKS; i++)
+            {
+                tunnel.write(chunk);
+                // Nothing comes back, and above all no reset, between two chunks.
+                assertThatThrownBy(() -> tunnel.read(new byte[16], TRICKLE_PACE)).isInstanceOf(java.util.concurrent.TimeoutException.class);
+            }
+            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+            assertThat(closed.fromDownstream()).isEqualTo((long)TRICKLE_CHUNKS * chunk.length);
+            assertThat(closed.fromUpstream()).isZero();
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}, a tunnel that only downloads is not idle")
+    @EnumSource(Transport.class)
+    void downloadAloneKeepsATunnelOpen(Transport transport) throws Exception
+    {
+        // The client's side keeps the tunnel's idle timer: what it writes must count.
+        int size = 100;
+        try (TcpTarget trickle = new TcpTarget(TcpTarget.trickle(TRICKLE_CHUNKS, size, TRICKLE_PACE, 41));
+             AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(trickle.authority(), WAIT);
+            byte[] received = tunnel.readExactly(TRICKLE_CHUNKS * size, WAIT);
+            assertThat(Payloads.sha256(received)).isEqualTo(TcpTarget.sha256OfStream((long)TRICKLE_CHUNKS * size, 41));
+            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+            assertThat(closed.fromUpstream()).isEqualTo((long)TRICKLE_CHUNKS * size);
+            assertThat(closed.fromDownstream()).isZero();
             client.close();
             adit.assertQuiescentWithoutLeaks();
         }

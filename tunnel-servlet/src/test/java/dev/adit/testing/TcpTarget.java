@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -136,6 +137,31 @@ public final class TcpTarget implements AutoCloseable {
         return peer -> {
             generate(nBytes, seed, (chunk, len) -> peer.write(chunk, 0, len));
             peer.socket().shutdownOutput();
+            peer.readToEof();
+        };
+    }
+
+    /**
+     * Writes {@code chunks} chunks of {@code size} bytes, one every {@code every}, of the bytes
+     * {@link #streamBytes(int, long)} gives for {@code chunks * size} and {@code seed}; reads
+     * nothing meanwhile, then drains input to EOF (or until the target is closed). A peer that
+     * only ever sends, slowly: the tunnel carries traffic one way.
+     */
+    public static Behaviour trickle(int chunks, int size, Duration every, long seed) {
+        byte[] all = streamBytes(chunks * size, seed);
+        return peer -> {
+            try {
+                for (int i = 0; i < chunks; i++) {
+                    peer.write(all, i * size, size);
+                    // Paced by the target's own closing latch, so that closing it ends the wait.
+                    if (i + 1 < chunks && peer.target().closing.await(every.toMillis(), TimeUnit.MILLISECONDS)) {
+                        return;
+                    }
+                }
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                return;
+            }
             peer.readToEof();
         };
     }
