@@ -1,15 +1,19 @@
 package dev.adit.bench;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /** Command-line options of {@link Bench}; every one has a default (see {@link #USAGE}). */
 final class Options {
-    /** The README's {@code java -jar adit.jar}, with the collector made explicit (ergonomics pick Serial on 1 CPU). */
-    static final String DEFAULT_ADIT_JVM = "-XX:+UseG1GC";
+    /** The README's {@code java @config/jvm.options -jar adit.jar}: the options in that file. */
+    static final String DEFAULT_ADIT_JVM = "@config/jvm.options";
     static final Set<String> GROUPS = Set.of("bulk", "aggregate", "setup", "echo", "idle");
 
     static final String USAGE = """
@@ -23,7 +27,7 @@ final class Options {
           --idle-tunnels N      tunnels held by each idle row (9000)
           --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (30; the launcher's periodic GC comes 10 to 20 s after the last collection)
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
-          --adit-jvm "FLAGS"    JVM flags of Adit (%s)
+          --adit-jvm "FLAGS"    JVM flags of Adit (%s, the README's: the options in that file)
           --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)
           --set KEY=VALUE       one more line of Adit's bench configuration (repeatable)
           --node                also cross-check a few rows with Node's net and http2 clients (bench/node/), as the peers were measured
@@ -134,9 +138,20 @@ final class Options {
         return args[i];
     }
 
+    /** Adit's JVM options: {@code --adit-jvm}'s, or by default those of config/jvm.options (comments dropped). */
     List<String> aditJvmFlags() {
+        String given = aditJvm;
+        if (given.equals(DEFAULT_ADIT_JVM)) {
+            try {
+                given = Files.readAllLines(root.resolve("config/jvm.options")).stream()
+                    .map(line -> line.replaceFirst("#.*", ""))
+                    .collect(Collectors.joining(" "));
+            } catch (IOException x) {
+                throw new UncheckedIOException("Adit's JVM options", x);
+            }
+        }
         List<String> flags = new ArrayList<>();
-        for (String flag : aditJvm.trim().split("\\s+")) {
+        for (String flag : given.trim().split("\\s+")) {
             if (!flag.isEmpty()) {
                 flags.add(flag);
             }
