@@ -7,7 +7,8 @@
 // The first form prints a Markdown table: medians over interleaved repetitions, ratios per
 // repetition against the direct path of the same repetition, every proxy measured in each.
 // The second holds N tunnels to the echo target through the proxy, each checked with a 1-byte
-// echo, and prints one line with the processes' VmRSS (KiB) before and while holding them.
+// echo, and prints one line with the processes' VmRSS (KiB) before, with the first half held
+// and with all held.
 // The targets run in a child Node process (discard, close-on-accept, echo), the clients here.
 import net from 'node:net';
 import http2 from 'node:http2';
@@ -122,14 +123,18 @@ async function main() {
   }
 
   // Holds n tunnels to the echo target, each answered a 1-byte echo, and reports the RSS of the
-  // given processes before and while holding them: the peers' idle method (fresh processes).
+  // given processes before, with the first half held and with all held: the peers' idle method
+  // (fresh processes), and the second half alone, the growth per further tunnel once each
+  // proxy's one-off costs (for a JVM: code compiled, heap sized) have been paid.
   async function idle(n, via, pids) {
     const rss = () => pids.map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]));
     const before = rss();
     const held = []; let errors = 0; let connections = 0;
     let h2 = null; let room = 0;
+    let half = null; let heldAtHalf = 0;
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n && errors < 100;) {
+      if (half === null && i >= n / 2) { half = rss(); heldAtHalf = held.length; }
       const batch = [];
       for (; batch.length < 64 && i < n; i++) {
         if (via.kind === 'h2c' && room === 0) {
@@ -151,8 +156,11 @@ async function main() {
     }
     const openSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const holding = rss();
-    // One tab-separated line: proxy, via, held, connections, errors, seconds to open, VmRSS KiB per pid before, while holding.
-    console.log([via.proxy, via.kind, held.length, via.kind === 'h2c' ? connections : held.length, errors, openSeconds.toFixed(1), before.join(','), holding.join(',')].join('\t'));
+    if (half === null) { half = holding; heldAtHalf = held.length; }
+    // One tab-separated line: proxy, via, held, connections, errors, seconds to open, tunnels held
+    // at the half, VmRSS KiB per pid before, with the first half held, with all held.
+    console.log([via.proxy, via.kind, held.length, via.kind === 'h2c' ? connections : held.length, errors, openSeconds.toFixed(1), heldAtHalf,
+      before.join(','), half.join(','), holding.join(',')].join('\t'));
     for (const s of held) s.destroy();
     closeH2();
   }

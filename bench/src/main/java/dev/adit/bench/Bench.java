@@ -250,7 +250,7 @@ public final class Bench {
                 peerIdle.add(nodeIdle("Adit=" + via + ":" + adit.ports().http(), List.of(adit.pid()), List.of()));
             } catch (Exception x) {
                 log("idle over Adit %s with Node's client failed: %s", via, x);
-                peerIdle.add("| Adit | " + via + " | failed: " + x.getMessage() + " | | | |");
+                peerIdle.add("| Adit | " + via + " | failed: " + x.getMessage() + " | | | | | |");
             }
         }
         for (Peers.Peer peer : Peers.ALL) {
@@ -262,7 +262,7 @@ public final class Bench {
                 peerIdle.add(nodeIdle(r.proxyArgument(peer.idleVia()), r.pids(), r.backend == null ? List.of() : r.backend.pids()));
             } catch (Exception x) {
                 log("idle over %s failed: %s", peer.name(), x);
-                peerIdle.add("| " + peer.name() + " | " + peer.idleVia() + " | failed: " + x.getMessage() + " | | | |");
+                peerIdle.add("| " + peer.name() + " | " + peer.idleVia() + " | failed: " + x.getMessage() + " | | | | | |");
             }
         }
     }
@@ -282,25 +282,39 @@ public final class Bench {
             throw new IOException("crosscheck.mjs --idle: exit " + (node.isAlive() ? "none, timed out" : node.exitValue()) + ": " + out);
         }
         String[] f = out.split("\t");
-        if (f.length != 8) {
+        if (f.length != 10) {
             throw new IOException("crosscheck.mjs --idle printed: " + out);
         }
         long held = Long.parseLong(f[2]);
-        long[] before = Arrays.stream(f[6].split(",")).mapToLong(Long::parseLong).toArray();
-        long[] holding = Arrays.stream(f[7].split(",")).mapToLong(Long::parseLong).toArray();
+        long heldAtHalf = Long.parseLong(f[6]);
+        long[] before = kiB(f[7]);
+        long[] half = kiB(f[8]);
+        long[] holding = kiB(f[9]);
         long frontGrowth = 0;
+        long frontSecondHalf = 0;
         long allGrowth = 0;
+        long allSecondHalf = 0;
         for (int i = 0; i < pids.size(); i++) {
-            long growth = holding[i] - before[i];
-            allGrowth += growth;
+            allGrowth += holding[i] - before[i];
+            allSecondHalf += holding[i] - half[i];
             if (i < front.size()) {
-                frontGrowth += growth;
+                frontGrowth += holding[i] - before[i];
+                frontSecondHalf += holding[i] - half[i];
             }
         }
         log("idle %s over %s: %s", f[0], f[1], out.replace('\t', ' '));
-        return String.format(Locale.ROOT, "| %s | %s | %,d of %,d (%s errors, opened in %s s) | %s | %.1f | %s |",
-            f[0], f[1], held, options.idleTunnels, f[4], f[5], f[3], held == 0 ? Double.NaN : frontGrowth / (double) held,
-            behind.isEmpty() ? "–" : String.format(Locale.ROOT, "%.1f", held == 0 ? Double.NaN : allGrowth / (double) held));
+        return String.format(Locale.ROOT, "| %s | %s | %,d of %,d (%s errors, opened in %s s) | %s | %s | %s | %s | %s |",
+            f[0], f[1], held, options.idleTunnels, f[4], f[5], f[3],
+            perTunnel(frontGrowth, held), perTunnel(frontSecondHalf, held - heldAtHalf),
+            behind.isEmpty() ? "–" : perTunnel(allGrowth, held), behind.isEmpty() ? "–" : perTunnel(allSecondHalf, held - heldAtHalf));
+    }
+
+    private static long[] kiB(String commaSeparated) {
+        return Arrays.stream(commaSeparated.split(",")).mapToLong(Long::parseLong).toArray();
+    }
+
+    private static String perTunnel(long kiB, long tunnels) {
+        return tunnels <= 0 ? "–" : String.format(Locale.ROOT, "%.1f", kiB / (double) tunnels);
     }
 
     /** Unrecorded: JIT compilation of both sides, pools and windows grown, on every transport. */
@@ -453,8 +467,10 @@ public final class Bench {
             out.append("Idle memory the peers' way, for Adit and the peers alike (bench/node/crosscheck.mjs --idle): each proxy started fresh, ")
                 .append(String.format(Locale.ROOT, "%,d", options.idleTunnels))
                 .append(" tunnels opened through it to the echo target by Node's client (h2c: as many streams per connection as the proxy allows, at most 1,000), ")
-                .append("each checked with a 1-byte echo, VmRSS growth of the proxy's processes divided by the tunnels held:\n\n")
-                .append("| proxy | via | tunnels held | connections | RSS growth per tunnel, KiB | with the squid behind it, KiB |\n|---|---|---|---:|---:|---:|\n");
+                .append("each checked with a 1-byte echo, VmRSS growth of the proxy's processes divided by the tunnels held; ")
+                .append("the second half alone: the growth while the second half of them opened, divided by those, ")
+                .append("what each further tunnel costs once a proxy's one-off costs are paid (for a JVM: code compiled, heap sized):\n\n")
+                .append("| proxy | via | tunnels held | connections | RSS growth per tunnel, KiB | second half alone, KiB | with the squid behind it, KiB | second half, with the squid, KiB |\n|---|---|---|---:|---:|---:|---:|---:|\n");
             peerIdle.forEach(line -> out.append(line).append('\n'));
             out.append('\n');
         }
