@@ -39,11 +39,15 @@ final class AditProcess implements AutoCloseable
         return jar;
     }
 
-    /** Starts the jar; system properties go before {@code -jar}, arguments after. */
+    /**
+     * Starts the jar with the JVM options of {@code config/jvm.options}, as the README does;
+     * system properties go before {@code -jar}, arguments after.
+     */
     static AditProcess start(List<String> systemProperties, List<String> arguments) throws IOException
     {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("@" + configFile("jvm.options"));
         command.add("-Xmx256m");
         command.addAll(systemProperties);
         command.add("-jar");
