@@ -27,7 +27,7 @@ import org.eclipse.jetty.util.Callback;
  * between: a GC forced there shrinks the heap, and the burst's figure then depends on whether
  * G1 grows it back); VmRSS ({@code rssHeld}); VmRSS again after {@code settle} seconds without
  * traffic or forced GC ({@code rssSettled}: what a JVM that returns idle memory by itself gives
- * back, as the standalone Adit's periodic GC does). Those tunnels are then closed, and served
+ * back, as the standalone Adit's periodic GC does with G1; the serial collector has none). Those tunnels are then closed, and served
  * as the warm-up (classes loaded, code compiled, pools grown: costs paid once, not per tunnel)
  * for the readings after a full GC: the live heap and VmRSS once they are gone
  * ({@code heapBase}, {@code rssBase}), then with {@code n} tunnels opened again

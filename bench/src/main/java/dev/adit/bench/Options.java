@@ -25,7 +25,7 @@ final class Options {
           --setup-seconds S     measured window of each setup-rate row (2; the peers: 5)
           --echo-count N        recorded 64-byte round trips per echo row (3000), after 1,000 unrecorded
           --idle-tunnels N      tunnels held by each idle row (9000)
-          --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (30; the launcher's periodic GC comes 10 to 20 s after the last collection)
+          --idle-settle S       idle rows: seconds held without traffic before the settled RSS reading (30; with G1 the launcher's periodic GC comes 10 to 20 s after the last collection; the serial collector of config/jvm.options has none)
           --only G[,G...]       only these groups: bulk, aggregate, setup, echo, idle
           --adit-jvm "FLAGS"    JVM flags of Adit (%s, the README's: the options in that file)
           --adit-jar FILE       another build of Adit's standalone jar, for a before/after (jetty-module/target/adit.jar)

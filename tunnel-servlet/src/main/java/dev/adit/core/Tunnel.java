@@ -179,12 +179,13 @@ public final class Tunnel implements TunnelInfo
         toUpstream = new Pipe(downstream, upstream, pool, bufferSize);
         toDownstream = new Pipe(upstream, downstream, pool, bufferSize);
         // The tunnel's idle timeout replaces the connector's (HTTP/1.1) or the stream's (HTTP/2),
-        // and the client's side alone keeps it: every byte the target's side reads is written to
-        // the client's side and every byte it writes was read there, so the tunnel is idle
-        // exactly when the client's side is. The target's side is a socket whose idle timer is a
-        // task in the scheduler's queue, one per tunnel held, for nothing.
-        downstream.getEndPoint().setIdleTimeout(config.idleTimeout().toMillis());
-        upstream.getEndPoint().setIdleTimeout(0);
+        // on both sides. The target's side needs its own: the client's side can lose its timer
+        // while a write to the target is still pending (an HTTP/2 stream that Jetty closes and
+        // removes on the fill that reads the client's last bytes, a POST tunnel completed on
+        // that fill, an HTTP/1.1 POST upstream finishing its last chunk after a clean end).
+        long idleMillis = config.idleTimeout().toMillis();
+        downstream.getEndPoint().setIdleTimeout(idleMillis);
+        upstream.getEndPoint().setIdleTimeout(idleMillis);
         Duration max = config.maxDuration();
         if (!max.isZero())
             maxDurationTask = scheduler.schedule(this::onMaxDuration, max.toMillis(), TimeUnit.MILLISECONDS);

@@ -110,7 +110,7 @@ class TunnelLifecycleTest
     @EnumSource(Transport.class)
     void uploadAloneKeepsATunnelOpen(Transport transport) throws Exception
     {
-        // The client's side keeps the tunnel's idle timer: what it reads must count.
+        // Both sides' idle timers must count what crosses them: the client's reads, the target's writes.
         try (TcpTarget sink = new TcpTarget(TcpTarget.discard());
              AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
              TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
@@ -137,7 +137,7 @@ class TunnelLifecycleTest
     @EnumSource(Transport.class)
     void downloadAloneKeepsATunnelOpen(Transport transport) throws Exception
     {
-        // The client's side keeps the tunnel's idle timer: what it writes must count.
+        // Both sides' idle timers must count what crosses them: the target's reads, the client's writes.
         int size = 100;
         try (TcpTarget trickle = new TcpTarget(TcpTarget.trickle(TRICKLE_CHUNKS, size, TRICKLE_PACE, 41));
              AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
