@@ -95,14 +95,8 @@ class TunnelLifecycleTest
             Tunnel tunnel = client.open(echo.authority(), WAIT);
             tunnel.write(Payloads.random(10));
             assertThat(tunnel.readExactly(10, WAIT)).hasSize(10);
-            // Now nobody sends: the read ends with a reset, not with data or a clean EOF.
-            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
-            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
-            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
-            assertThat(closed.fromDownstream()).isEqualTo(10);
-            assertThat(closed.fromUpstream()).isEqualTo(10);
-            client.close();
-            adit.assertQuiescentWithoutLeaks();
+            // Now nobody sends.
+            assertIdledOut(adit, client, tunnel, 10, 10);
         }
     }
 
@@ -123,13 +117,7 @@ class TunnelLifecycleTest
                 // Nothing comes back, and above all no reset, between two chunks.
                 assertThatThrownBy(() -> tunnel.read(new byte[16], TRICKLE_PACE)).isInstanceOf(java.util.concurrent.TimeoutException.class);
             }
-            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
-            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
-            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
-            assertThat(closed.fromDownstream()).isEqualTo((long)TRICKLE_CHUNKS * chunk.length);
-            assertThat(closed.fromUpstream()).isZero();
-            client.close();
-            adit.assertQuiescentWithoutLeaks();
+            assertIdledOut(adit, client, tunnel, (long)TRICKLE_CHUNKS * chunk.length, 0);
         }
     }
 
@@ -146,14 +134,23 @@ class TunnelLifecycleTest
             Tunnel tunnel = client.open(trickle.authority(), WAIT);
             byte[] received = tunnel.readExactly(TRICKLE_CHUNKS * size, WAIT);
             assertThat(Payloads.sha256(received)).isEqualTo(TcpTarget.sha256OfStream((long)TRICKLE_CHUNKS * size, 41));
-            assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
-            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
-            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
-            assertThat(closed.fromUpstream()).isEqualTo((long)TRICKLE_CHUNKS * size);
-            assertThat(closed.fromDownstream()).isZero();
-            client.close();
-            adit.assertQuiescentWithoutLeaks();
+            assertIdledOut(adit, client, tunnel, 0, (long)TRICKLE_CHUNKS * size);
         }
+    }
+
+    /**
+     * The client's read ends with a reset (not data, not a clean EOF), Adit reports the idle
+     * timeout with the bytes each way, and nothing is left behind.
+     */
+    private static void assertIdledOut(AditFixture adit, TunnelClient client, Tunnel tunnel, long fromDownstream, long fromUpstream) throws Exception
+    {
+        assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+        AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+        assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+        assertThat(closed.fromDownstream()).isEqualTo(fromDownstream);
+        assertThat(closed.fromUpstream()).isEqualTo(fromUpstream);
+        client.close();
+        adit.assertQuiescentWithoutLeaks();
     }
 
     @ParameterizedTest(name = "over {0}, a tunnel is reset when it reaches its maximum duration")
