@@ -489,8 +489,7 @@ public final class Bench {
         if (options.aditJar != null) {
             out.append("- Adit's jar: ").append(options.aditJar).append('\n');
         }
-        out.append("- Adit's JVM flags: `").append(String.join(" ", options.aditJvmFlags())).append(options.jfr ? " -XX:StartFlightRecording=…" : "").append("`")
-            .append(options.aditJvm.equals(Options.DEFAULT_ADIT_JVM) ? " (config/jvm.options, as the README starts Adit)" : "").append('\n');
+        out.append("- Adit's JVM flags: ").append(options.aditJvmDescription()).append(options.jfr ? ", with `-XX:StartFlightRecording=…`" : "").append('\n');
         out.append("- Adit's configuration: its defaults (access log on, to a file), listeners on free ports")
             .append(options.settings.isEmpty() ? "" : ", and " + String.join(", ", options.settings)).append('\n');
         out.append("- clients' and targets' JVM (one process): `").append(Machine.clientFlags()).append("`\n");

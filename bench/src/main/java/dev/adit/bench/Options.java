@@ -138,25 +138,37 @@ final class Options {
         return args[i];
     }
 
-    /** Adit's JVM options: {@code --adit-jvm}'s, or by default those of config/jvm.options (comments dropped). */
+    /**
+     * Adit's JVM options: {@code --adit-jvm}'s, or by default the argument file itself, which the
+     * java launcher reads as it does for the README's command.
+     */
     List<String> aditJvmFlags() {
-        String given = aditJvm;
-        if (given.equals(DEFAULT_ADIT_JVM)) {
-            try {
-                given = Files.readAllLines(root.resolve("config/jvm.options")).stream()
-                    .map(line -> line.replaceFirst("#.*", ""))
-                    .collect(Collectors.joining(" "));
-            } catch (IOException x) {
-                throw new UncheckedIOException("Adit's JVM options", x);
-            }
+        if (aditJvm.equals(DEFAULT_ADIT_JVM)) {
+            return List.of("@" + root.resolve("config/jvm.options").toAbsolutePath().normalize());
         }
         List<String> flags = new ArrayList<>();
-        for (String flag : given.trim().split("\\s+")) {
+        for (String flag : aditJvm.trim().split("\\s+")) {
             if (!flag.isEmpty()) {
                 flags.add(flag);
             }
         }
         return flags;
+    }
+
+    /** For the report: {@code --adit-jvm} as given, or the file's options without its comments. */
+    String aditJvmDescription() {
+        if (!aditJvm.equals(DEFAULT_ADIT_JVM)) {
+            return "`" + aditJvm + "`";
+        }
+        try {
+            String options = Files.readAllLines(root.resolve("config/jvm.options")).stream()
+                .map(line -> line.replaceFirst("#.*", "").strip())
+                .filter(line -> !line.isEmpty())
+                .collect(Collectors.joining(" "));
+            return "`" + options + "` (`@config/jvm.options`, as the README starts Adit)";
+        } catch (IOException x) {
+            throw new UncheckedIOException("Adit's JVM options", x);
+        }
     }
 
     Timing bulkTiming() {
