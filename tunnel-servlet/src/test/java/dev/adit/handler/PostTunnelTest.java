@@ -361,6 +361,49 @@ class PostTunnelTest
         assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
     }
 
+    /**
+     * The client ends its request body and the target never reads nor answers: with a small
+     * body it all reaches the target's socket, with a large one a write to the target stays
+     * pending. The request may be complete by then, so the target's side must idle it out.
+     */
+    @ParameterizedTest(name = "over {0}, a POST tunnel whose body ended and whose target stalls idles out after {1} bytes")
+    @MethodSource("transportsAndStallSizes")
+    void aPostTunnelToAStalledTargetIdlesOut(Transport transport, int size) throws Exception
+    {
+        start(tunnel -> tunnel.withIdleTimeout(SHORT), Duration.ofSeconds(30));
+        TcpTarget stalled = target(TcpTarget.stall());
+        dev.adit.testing.Tunnel tunnel = open(transport, stalled);
+        Future<?> sent = threads().submit(() ->
+        {
+            tunnel.write(Payloads.random(size));
+            tunnel.shutdownOutput();
+            return null;
+        });
+        assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+        try
+        {
+            sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+        catch (java.util.concurrent.ExecutionException failedByTheReset)
+        {
+            // The large body's write was still waiting for flow control or socket room.
+        }
+        AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+        assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+        assertThat(closed.fromUpstream()).isZero();
+    }
+
+    static List<Arguments> transportsAndStallSizes()
+    {
+        List<Arguments> arguments = new ArrayList<>();
+        for (Transport transport : new Transport[]{Transport.HTTP1, Transport.H2C})
+        {
+            for (int size : new int[]{1000, 4 << 20})
+                arguments.add(Arguments.of(transport, size));
+        }
+        return arguments;
+    }
+
     @ParameterizedTest(name = "over {0}, a quiet POST tunnel outlives the connection idle timeout")
     @EnumSource(value = Transport.class, names = {"HTTP1", "H2C"})
     void aQuietTunnelOutlivesTheConnectionIdleTimeout(Transport transport) throws Exception

@@ -1,7 +1,13 @@
 package dev.adit.handler;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import dev.adit.core.TunnelFailure;
@@ -16,7 +22,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,6 +38,8 @@ class TunnelLifecycleTest
     /** One-way traffic: a chunk every {@link #TRICKLE_PACE}, for three idle timeouts in all. */
     private static final Duration TRICKLE_PACE = Duration.ofMillis(100);
     private static final int TRICKLE_CHUNKS = 15;
+    /** Sent to a stalled target: all of it fits in socket buffers; a write to the target stays pending. */
+    private static final int[] STALL_SIZES = {1000, 4 << 20};
 
     private static TcpTarget echo;
 
@@ -136,6 +146,63 @@ class TunnelLifecycleTest
             assertThat(Payloads.sha256(received)).isEqualTo(TcpTarget.sha256OfStream((long)TRICKLE_CHUNKS * size, 41));
             assertIdledOut(adit, client, tunnel, 0, (long)TRICKLE_CHUNKS * size);
         }
+    }
+
+    /**
+     * The client sends, ends its side, and the target never reads nor answers. With a small
+     * payload everything reaches the target's socket and Adit waits for an answer; with a large
+     * one a write to the target stays pending. Either way the client's side may have no timer
+     * left (its stream or request is done), so the target's side must idle the tunnel out.
+     */
+    @ParameterizedTest(name = "over {0}, a tunnel whose client ended and whose target stalls idles out after {1} bytes")
+    @MethodSource("transportsAndStallSizes")
+    void aHalfClosedTunnelToAStalledTargetIdlesOut(Transport transport, int size) throws Exception
+    {
+        try (TcpTarget stalled = new TcpTarget(TcpTarget.stall());
+             AditFixture adit = AditFixture.start(tunnel -> tunnel.withIdleTimeout(SHORT));
+             TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
+        {
+            Tunnel tunnel = client.open(stalled.authority(), WAIT);
+            ExecutorService sender = Executors.newSingleThreadExecutor();
+            try
+            {
+                Future<?> sent = sender.submit(() ->
+                {
+                    tunnel.write(Payloads.random(size));
+                    tunnel.shutdownOutput();
+                    return null;
+                });
+                assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
+                try
+                {
+                    sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                }
+                catch (ExecutionException failedByTheReset)
+                {
+                    // The large payload's write was still waiting for flow control or socket room.
+                }
+            }
+            finally
+            {
+                sender.shutdownNow();
+            }
+            AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
+            assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+            assertThat(closed.fromUpstream()).isZero();
+            client.close();
+            adit.assertQuiescentWithoutLeaks();
+        }
+    }
+
+    static List<Arguments> transportsAndStallSizes()
+    {
+        List<Arguments> arguments = new ArrayList<>();
+        for (Transport transport : Transport.values())
+        {
+            for (int size : STALL_SIZES)
+                arguments.add(Arguments.of(transport, size));
+        }
+        return arguments;
     }
 
     /**
