@@ -23,6 +23,13 @@ public enum TunnelFailure
      * {@code content-length} says.)
      */
     CONNECT_WITH_CONTENT(400, "connect_with_content", "DPE"),
+    /**
+     * Jetty refused the request before Adit saw it: a malformed request line or header field,
+     * or a compliance rule such as {@code Authority!=Host}. Logged by the standalone server's
+     * error handler; its {@linkplain TunnelInfo#responseCode() response code} is Jetty's status
+     * (400, 414, 431...), and there is no tunnel.
+     */
+    DOWNSTREAM_PROTOCOL_ERROR(400, "downstream_protocol_error", "DPE"),
     /** Bytes arrived before the 200 and the configuration rejects early data. */
     EARLY_DATA_REJECTED(400, "early_data_rejected", "DPE"),
     /** The destination policy refused the target's name or address. */

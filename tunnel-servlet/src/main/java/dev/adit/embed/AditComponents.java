@@ -47,15 +47,17 @@ public final class AditComponents
 {
     private final AditConfig config;
     private final ClientConnector clientConnector;
+    private final AccessLog accessLog;
     private final TunnelListener listener;
     private final Map<String, Cluster> clusters;
     private final TunnelHandler handler;
 
-    private AditComponents(AditConfig config, ClientConnector clientConnector, TunnelListener listener, Map<String, Cluster> clusters,
-                           TunnelHandler handler)
+    private AditComponents(AditConfig config, ClientConnector clientConnector, AccessLog accessLog, TunnelListener listener,
+                           Map<String, Cluster> clusters, TunnelHandler handler)
     {
         this.config = config;
         this.clientConnector = clientConnector;
+        this.accessLog = accessLog;
         this.listener = listener;
         this.clusters = Map.copyOf(clusters);
         this.handler = handler;
@@ -111,7 +113,11 @@ public final class AditComponents
             .reduce(config.tunnel().connectTimeout(), (x, y) -> x.compareTo(y) >= 0 ? x : y);
         TcpUpstream upstream = new TcpUpstream(clientConnector, policy, connectTimeout);
         // The access log before the parts whose tunnels it logs: it starts first and stops last.
-        TunnelListener tunnelListener = tunnelListener(owner, config, listener, accessLogLines);
+        AccessLog accessLog = accessLog(owner, config, accessLogLines);
+        // The access log first: a listener that waits for a tunnel's end (tests do) then finds
+        // its line already given to accessLogLines.
+        TunnelListener tunnelListener = accessLog == null ? listener
+            : listener == TunnelListener.NOOP ? accessLog : TunnelListener.all(accessLog, listener);
         owner.addBean(upstream);
         HTTP2Client http2 = null;
         if (config.clusters().values().stream().anyMatch(c -> c.protocol() == UpstreamProtocol.H2 && c.type() == ClusterConfig.Type.STATIC))
@@ -133,21 +139,20 @@ public final class AditComponents
             owner.addBean(c);
         }
         TunnelHandler handler = new TunnelHandler(config.tunnel(), config.routes(), clusters, upgrades, tunnelListener);
-        return new AditComponents(config, clientConnector, tunnelListener, clusters, handler);
+        return new AditComponents(config, clientConnector, accessLog, tunnelListener, clusters, handler);
     }
 
     /**
-     * The access log first: a listener that waits for a tunnel's end (tests do) then finds
-     * its line already given to {@code accessLogLines}. (Lines for the logger are queued for the
-     * log's writer thread; the log is a bean of {@code owner}, which starts and stops it.)
+     * @return the access log as a bean of {@code owner}, which starts and stops it (and with it
+     *         the writer thread of lines for the logger), or null when it is disabled
      */
-    private static TunnelListener tunnelListener(Container owner, AditConfig config, TunnelListener listener, Consumer<String> accessLogLines)
+    private static AccessLog accessLog(Container owner, AditConfig config, Consumer<String> accessLogLines)
     {
         if (!config.accessLog().enabled())
-            return listener;
+            return null;
         AccessLog accessLog = accessLogLines == null ? new AccessLog() : new AccessLog(accessLogLines);
         owner.addBean(accessLog);
-        return listener == TunnelListener.NOOP ? accessLog : TunnelListener.all(accessLog, listener);
+        return accessLog;
     }
 
     /** The handler that serves tunnel requests; it must sit in front of every context. */
@@ -169,6 +174,12 @@ public final class AditComponents
     public ClientConnector clientConnector()
     {
         return clientConnector;
+    }
+
+    /** @return the access log, or null when it is disabled */
+    public AccessLog accessLog()
+    {
+        return accessLog;
     }
 
     /** @return what hears of every tunnel: the access log when enabled, then the listener given */

@@ -1,5 +1,11 @@
 package dev.adit.embed;
 
+import java.net.SocketAddress;
+import java.time.Instant;
+
+import dev.adit.core.TunnelFailure;
+import dev.adit.core.TunnelInfo;
+import dev.adit.log.AccessLog;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpVersion;
@@ -15,10 +21,11 @@ import org.slf4j.LoggerFactory;
  * The standalone server's error handler: answers as Jetty's does, and for a request Jetty
  * refused before any handler saw it (a malformed request line or header field, a compliance
  * rule such as {@code Authority!=Host}, a lower-case {@code connect} whose target Jetty cannot
- * read) logs an INFO line with the client's
- * address and Jetty's reason, as Adit logs its own refusals; Jetty logs those at DEBUG only.
- * Over HTTP/1.x it also closes the connection, as Adit does after its own refusals, so that a
- * client cannot make one line per pipelined request on one connection.
+ * read) logs an INFO line with the client's address and Jetty's reason, as Adit logs its own
+ * refusals (Jetty logs those at DEBUG only), and an access log line flagged {@code DPE}
+ * ({@link TunnelFailure#DOWNSTREAM_PROTOCOL_ERROR}) with Jetty's status, as Envoy logs a request
+ * its codec refused. Over HTTP/1.x it also closes the connection, as Adit does after its own
+ * refusals, so that a client cannot make one line per pipelined request on one connection.
  *
  * <p>Not logged: a client that went away mid-request (Jetty's early EOF), and server errors
  * (5xx), which are not a verdict on the request.</p>
@@ -27,17 +34,89 @@ final class AditErrorHandler extends ErrorHandler
 {
     private static final Logger LOG = LoggerFactory.getLogger(AditErrorHandler.class);
 
+    private final AccessLog accessLog;
+
+    /** @param accessLog where refused requests get their line; null for none */
+    AditErrorHandler(AccessLog accessLog)
+    {
+        this.accessLog = accessLog;
+    }
+
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception
     {
-        if (request.getAttribute(ERROR_EXCEPTION) instanceof HttpException refused && !(refused instanceof EofException) && refused.getCode() < 500)
+        if (request.getAttribute(ERROR_EXCEPTION) instanceof HttpException refused && refused instanceof Throwable cause
+            && !(refused instanceof EofException) && refused.getCode() < 500)
         {
             LOG.info("request from {}:{} refused by Jetty before Adit saw it: {} {}", Request.getRemoteAddr(request), Request.getRemotePort(request),
                 refused.getCode(), refused.getReason());
+            if (accessLog != null)
+                accessLog.onRefused(new RefusedRequest(request, refused.getCode()), TunnelFailure.DOWNSTREAM_PROTOCOL_ERROR, cause);
             HttpVersion version = request.getConnectionMetaData().getHttpVersion();
             if (version == HttpVersion.HTTP_1_0 || version == HttpVersion.HTTP_1_1)
                 response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
         return super.handle(request, response, callback);
+    }
+
+    /**
+     * A request Jetty refused, as the access log reads it: no tunnel, so no id, no upstream and
+     * no bytes; the target as far as Jetty parsed it.
+     */
+    private record RefusedRequest(Request request, int responseCode) implements TunnelInfo
+    {
+        @Override
+        public String id()
+        {
+            return null;
+        }
+
+        @Override
+        public String authority()
+        {
+            return request.getHttpURI().getAuthority();
+        }
+
+        @Override
+        public String protocol()
+        {
+            return request.getConnectionMetaData().getProtocol();
+        }
+
+        @Override
+        public SocketAddress downstreamRemoteAddress()
+        {
+            return request.getConnectionMetaData().getRemoteSocketAddress();
+        }
+
+        @Override
+        public SocketAddress downstreamLocalAddress()
+        {
+            return request.getConnectionMetaData().getLocalSocketAddress();
+        }
+
+        @Override
+        public SocketAddress upstreamAddress()
+        {
+            return null;
+        }
+
+        @Override
+        public Instant startTime()
+        {
+            return Instant.ofEpochMilli(Request.getTimeStamp(request));
+        }
+
+        @Override
+        public long bytesFromDownstream()
+        {
+            return 0;
+        }
+
+        @Override
+        public long bytesFromUpstream()
+        {
+            return 0;
+        }
     }
 }

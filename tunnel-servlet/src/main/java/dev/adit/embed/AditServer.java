@@ -119,7 +119,7 @@ public final class AditServer
             AditComponents adit = AditComponents.install(server, config, listener, accessLogLines,
                 connector -> connector.getName() == null ? null : upgrades.get(connector.getName()));
             server.setHandler(adit.handler());
-            server.setErrorHandler(new AditErrorHandler());
+            server.setErrorHandler(new AditErrorHandler(adit.accessLog()));
             adit.addEncapConnectors(server);
             // No graceful wait: Jetty 12.1's HTTP/2 sessions keep closed tunnel streams registered
             // (jetty/jetty.project#15657), so a graceful stop would wait out its whole timeout.

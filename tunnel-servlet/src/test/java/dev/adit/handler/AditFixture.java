@@ -128,7 +128,8 @@ final class AditFixture implements AutoCloseable
     /**
      * Every tunnel has closed and every pooled buffer is back: called after each test, once
      * the clients are closed. Waits (bounded) for the asynchronous close to finish. Then the
-     * access log: a well-formed line for every tunnel that ended, and no tunnel in two lines.
+     * access log: a well-formed line for every tunnel that ended, no tunnel in two lines, and
+     * no line without a tunnel but those of requests Jetty refused.
      * (A line with no event yet is allowed: a tunnel whose setup outlived its test may be
      * reported between the two.) Tunnels still ending as the check runs (refused late) are
      * checked against the lines read after them.
@@ -145,7 +146,13 @@ final class AditFixture implements AutoCloseable
         {
             try
             {
-                ids.add((String)JsonLine.parse(line).get("tunnel_id"));
+                Map<String, Object> fields = JsonLine.parse(line);
+                String id = (String)fields.get("tunnel_id");
+                // No tunnel: a request Jetty refused before Adit saw it.
+                if (id == null)
+                    assertThat(fields.get("response_code_details")).as(line).isEqualTo("downstream_protocol_error");
+                else
+                    ids.add(id);
             }
             catch (IOException x)
             {

@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A request Jetty refuses before Adit's handler sees it is answered 400, as Jetty does, logged
- * at INFO with its reason by the standalone server's error handler, and its connection closed.
+ * at INFO with its reason by the standalone server's error handler and in the access log
+ * (flagged {@code DPE}), and its connection closed.
  * A CONNECT whose Host differs from its target is one of them (Jetty's default compliance,
  * which route conditions on {@code host} rely on).
  */
@@ -50,12 +51,14 @@ class RefusedByJettyTest
         OutputStream before = original != null ? original : System.err;
         appender.setStream(new PrintStream(new TeeStream(before, captured), true, StandardCharsets.UTF_8));
         String status;
+        int clientPort;
         try
         {
             InetSocketAddress address = adit.address(Transport.HTTP1);
             try (Socket socket = new Socket(address.getAddress(), address.getPort()))
             {
                 socket.setSoTimeout((int)WAIT.toMillis());
+                clientPort = socket.getLocalPort();
                 socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
                 // The line is logged before the answer is written.
                 status = statusLine(socket.getInputStream());
@@ -71,6 +74,12 @@ class RefusedByJettyTest
         assertThat(captured.toString(StandardCharsets.UTF_8))
             .contains("refused by Jetty before Adit saw it: 400");
         assertThat(adit.events.ended()).as("no tunnel").isEmpty();
+        // One access log line, given before the answer was written, as Envoy logs a request its codec refused.
+        assertThat(adit.accessLog.all()).singleElement().satisfies(line -> assertThat(line)
+            .contains("\"response_code\":400,\"response_flags\":\"DPE\",\"response_code_details\":\"downstream_protocol_error\"")
+            .contains("\"bytes_received\":0,\"bytes_sent\":0,\"upstream_host\":null")
+            .contains("\"downstream_remote_address\":\"127.0.0.1:" + clientPort + "\"")
+            .endsWith("\"tunnel_id\":null}"));
     }
 
     private static String statusLine(InputStream in) throws Exception
