@@ -373,21 +373,7 @@ class PostTunnelTest
         start(tunnel -> tunnel.withIdleTimeout(SHORT), Duration.ofSeconds(30));
         TcpTarget stalled = target(TcpTarget.stall());
         dev.adit.testing.Tunnel tunnel = open(transport, stalled);
-        Future<?> sent = threads().submit(() ->
-        {
-            tunnel.write(Payloads.random(size));
-            tunnel.shutdownOutput();
-            return null;
-        });
-        assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
-        try
-        {
-            sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        }
-        catch (java.util.concurrent.ExecutionException failedByTheReset)
-        {
-            // The large body's write was still waiting for flow control or socket room.
-        }
+        tunnel.sendEndAndAwaitReset(Payloads.random(size), WAIT);
         AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
         assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
         assertThat(closed.fromUpstream()).isZero();

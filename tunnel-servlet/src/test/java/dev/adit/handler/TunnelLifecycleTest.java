@@ -4,10 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import dev.adit.core.TunnelFailure;
@@ -163,29 +159,7 @@ class TunnelLifecycleTest
              TunnelClient client = TunnelClient.connect(transport, adit.address(transport)))
         {
             Tunnel tunnel = client.open(stalled.authority(), WAIT);
-            ExecutorService sender = Executors.newSingleThreadExecutor();
-            try
-            {
-                Future<?> sent = sender.submit(() ->
-                {
-                    tunnel.write(Payloads.random(size));
-                    tunnel.shutdownOutput();
-                    return null;
-                });
-                assertThatThrownBy(() -> tunnel.read(new byte[16], WAIT)).isInstanceOf(TunnelResetException.class);
-                try
-                {
-                    sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-                }
-                catch (ExecutionException failedByTheReset)
-                {
-                    // The large payload's write was still waiting for flow control or socket room.
-                }
-            }
-            finally
-            {
-                sender.shutdownNow();
-            }
+            tunnel.sendEndAndAwaitReset(Payloads.random(size), WAIT);
             AditFixture.Events.Closed closed = adit.events.awaitClosed(1, WAIT).get(0);
             assertThat(closed.outcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
             assertThat(closed.fromUpstream()).isZero();

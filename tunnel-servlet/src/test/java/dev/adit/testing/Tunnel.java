@@ -4,6 +4,9 @@ import java.io.EOFException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -108,6 +111,41 @@ public interface Tunnel extends AutoCloseable {
             sha.update(buf, 0, r);
         }
         return new ReadResult(sha.count(), sha.hex());
+    }
+
+    /**
+     * Sends {@code bytes} and half-closes on a thread of its own while waiting for this tunnel's
+     * reset: for a target that never reads nor answers, whose tunnel only an abort on Adit's side
+     * (its idle timeout) can end. The send must end within {@code timeout} too, done or failed by
+     * the reset (a large payload's write may still wait for flow control or socket room then).
+     *
+     * @throws AssertionError when the tunnel gives data or a clean end instead of a reset
+     * @throws TimeoutException when the reset or the end of the send does not come in time
+     */
+    default void sendEndAndAwaitReset(byte[] bytes, Duration timeout) throws Exception {
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        Thread sender = new Thread(() -> {
+            try {
+                write(bytes);
+                shutdownOutput();
+                sent.complete(null);
+            } catch (Throwable x) {
+                sent.completeExceptionally(x);
+            }
+        }, "tunnel-sender");
+        sender.setDaemon(true);
+        sender.start();
+        try {
+            int read = read(new byte[16], timeout);
+            throw new AssertionError("expected a reset, got " + (read < 0 ? "a clean end" : read + " bytes"));
+        } catch (TunnelResetException expected) {
+            // The tunnel's end.
+        }
+        try {
+            sent.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException failedByTheReset) {
+            // The write or the half-close was still pending when the tunnel was reset.
+        }
     }
 
     /** Stop reading: h2 stops granting flow-control credit (no more demand); h1 does nothing (just do not call read). */
