@@ -378,6 +378,50 @@ class Http1PostConnectionTest
         }
     }
 
+    /**
+     * The client sends and ends its side cleanly; the proxy answered 200 but never reads the
+     * request body nor sends more. With a small body the last chunk reaches the proxy's socket,
+     * with a large one its write stays pending. Either way the tunnel ends on its idle timeout
+     * and resets the client, instead of waiting for the proxy for ever.
+     */
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {1000, 4 << 20})
+    void aCleanlyEndedTunnelToAStalledProxyEndsOnItsIdleTimeout(int size) throws Exception
+    {
+        try (FakeProxy proxy = new FakeProxy(FakeProxy.answerThenWait(ascii(CHUNKED_200))))
+        {
+            Tunnel tunnel = new Tunnel(TARGET, "test", TunnelConfig.DEFAULTS.withIdleTimeout(Duration.ofMillis(300)), harness.pool,
+                harness.scheduler, harness.events);
+            connect(proxy, TARGET, HttpFields.EMPTY, tunnel, RESPONSE_TIMEOUT).get(10, SECONDS);
+
+            try (Socket client = harness.attachClient(tunnel))
+            {
+                CompletableFuture<Void> sent = harness.writeAsync(client.getOutputStream(), Payloads.random(size))
+                    .thenRun(() ->
+                    {
+                        try
+                        {
+                            client.shutdownOutput();
+                        }
+                        catch (IOException x)
+                        {
+                            throw new java.io.UncheckedIOException(x);
+                        }
+                    });
+                assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class).hasMessageContaining("reset");
+                try
+                {
+                    sent.get(10, SECONDS);
+                }
+                catch (ExecutionException failedByTheReset)
+                {
+                    // The large body was still being written when the tunnel reset the client.
+                }
+            }
+            assertThat(awaitOutcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
+        }
+    }
+
     // ---- helpers ----
 
     /** Dials the server and installs the connection; the result is the POST's outcome. */
