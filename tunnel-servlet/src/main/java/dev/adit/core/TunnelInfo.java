@@ -9,7 +9,10 @@ import java.time.Instant;
  */
 public interface TunnelInfo
 {
-    /** @return an id unique in this JVM, carried by every log line about the tunnel */
+    /**
+     * @return an id unique in this JVM, carried by every log line about the tunnel; null for a
+     *         request that never became a tunnel (one Jetty refused before Adit saw it)
+     */
     String id();
 
     /** @return the CONNECT target as the client wrote it, normalised ({@code host:port}) */

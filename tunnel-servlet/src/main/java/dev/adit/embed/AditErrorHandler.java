@@ -5,6 +5,7 @@ import java.time.Instant;
 
 import dev.adit.core.TunnelFailure;
 import dev.adit.core.TunnelInfo;
+import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpHeader;
@@ -33,6 +34,8 @@ import org.slf4j.LoggerFactory;
 final class AditErrorHandler extends ErrorHandler
 {
     private static final Logger LOG = LoggerFactory.getLogger(AditErrorHandler.class);
+    /** The method of the request Jetty's HTTP/1.1 connection makes up for a request line it could not parse. */
+    private static final String STAND_IN_METHOD = "BAD";
 
     private final AccessLog accessLog;
 
@@ -50,21 +53,41 @@ final class AditErrorHandler extends ErrorHandler
         {
             LOG.info("request from {}:{} refused by Jetty before Adit saw it: {} {}", Request.getRemoteAddr(request), Request.getRemotePort(request),
                 refused.getCode(), refused.getReason());
-            if (accessLog != null)
-                accessLog.onRefused(new RefusedRequest(request, refused.getCode()), TunnelFailure.DOWNSTREAM_PROTOCOL_ERROR, cause);
             HttpVersion version = request.getConnectionMetaData().getHttpVersion();
             if (version == HttpVersion.HTTP_1_0 || version == HttpVersion.HTTP_1_1)
                 response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            if (accessLog != null)
+                logRefusal(request, refused.getCode(), cause);
         }
         return super.handle(request, response, callback);
     }
 
+    /** As a {@link dev.adit.core.TunnelListener} must be: what goes wrong in it is logged, not thrown at Jetty. */
+    private void logRefusal(Request request, int status, Throwable cause)
+    {
+        try
+        {
+            accessLog.onRefused(new RefusedRequest(request, status), TunnelFailure.DOWNSTREAM_PROTOCOL_ERROR, cause);
+        }
+        catch (RuntimeException x)
+        {
+            LOG.warn("access log line for a request refused by Jetty failed", x);
+        }
+    }
+
     /**
      * A request Jetty refused, as the access log reads it: no tunnel, so no id, no upstream and
-     * no bytes; the target as far as Jetty parsed it.
+     * no bytes; the target as far as Jetty parsed it. For a request line Jetty could not parse
+     * it answers a stand-in request ({@code BAD /badMessage HTTP/1.0}) whose target and version
+     * are not the client's: both are then unknown (null).
      */
     private record RefusedRequest(Request request, int responseCode) implements TunnelInfo
     {
+        private boolean standIn()
+        {
+            return STAND_IN_METHOD.equals(request.getMethod());
+        }
+
         @Override
         public String id()
         {
@@ -74,13 +97,13 @@ final class AditErrorHandler extends ErrorHandler
         @Override
         public String authority()
         {
-            return request.getHttpURI().getAuthority();
+            return standIn() ? null : request.getHttpURI().getAuthority();
         }
 
         @Override
         public String protocol()
         {
-            return request.getConnectionMetaData().getProtocol();
+            return standIn() ? null : TunnelHandler.httpVersion(request);
         }
 
         @Override
@@ -104,7 +127,9 @@ final class AditErrorHandler extends ErrorHandler
         @Override
         public Instant startTime()
         {
-            return Instant.ofEpochMilli(Request.getTimeStamp(request));
+            // When the request began to arrive (a stand-in's time stamp is when it was made).
+            long ago = System.nanoTime() - request.getBeginNanoTime();
+            return Instant.now().minusNanos(Math.max(0, ago));
         }
 
         @Override

@@ -280,8 +280,11 @@ public class TunnelHandler extends Handler.Wrapper
         return kind == Router.Kind.POST ? "POST " + version : protocol == null ? version : version + " " + protocol;
     }
 
-    /** @return {@code HTTP/1.1}, or {@code HTTP/2} as RFC 9113 and Envoy's access log name it (Jetty says {@code HTTP/2.0}) */
-    private static String httpVersion(Request request)
+    /**
+     * @return {@code HTTP/1.1}, or {@code HTTP/2} as RFC 9113 and Envoy's access log name it
+     *         (Jetty says {@code HTTP/2.0}): the access log's {@code protocol} of a request
+     */
+    public static String httpVersion(Request request)
     {
         HttpVersion version = request.getConnectionMetaData().getHttpVersion();
         return switch (version)

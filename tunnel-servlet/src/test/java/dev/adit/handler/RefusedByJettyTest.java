@@ -8,14 +8,18 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
+import dev.adit.log.JsonLine;
 import dev.adit.testing.Transport;
 import org.eclipse.jetty.logging.JettyLoggerFactory;
 import org.eclipse.jetty.logging.StdErrAppender;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,13 +38,23 @@ class RefusedByJettyTest
     @RegisterExtension
     final AditFixtures started = new AditFixtures();
 
+    /**
+     * Each request, with the access log's {@code protocol} and {@code authority} for it: null
+     * both when Jetty could not read the request line (it answers a stand-in request then).
+     */
+    static List<Arguments> refusedRequests()
+    {
+        return List.of(
+            Arguments.of("connect 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n", null, null),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nBad Field: x\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nHost: 127.0.0.1:10\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: elsewhere.example:443\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("NOT A REQUEST LINE\r\n\r\n", null, null));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-        "connect 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
-        "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nBad Field: x\r\n\r\n",
-        "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nHost: 127.0.0.1:10\r\n\r\n",
-        "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: elsewhere.example:443\r\n\r\n"})
-    void isAnswered400AndLoggedWithItsReason(String request) throws Exception
+    @MethodSource("refusedRequests")
+    void isAnswered400AndLoggedWithItsReason(String request, String protocol, String authority) throws Exception
     {
         AditFixture adit = started.adit(Map.of());
         StdErrAppender appender = (StdErrAppender)((JettyLoggerFactory)LoggerFactory.getILoggerFactory())
@@ -52,6 +66,7 @@ class RefusedByJettyTest
         appender.setStream(new PrintStream(new TeeStream(before, captured), true, StandardCharsets.UTF_8));
         String status;
         int clientPort;
+        Instant answered;
         try
         {
             InetSocketAddress address = adit.address(Transport.HTTP1);
@@ -62,6 +77,7 @@ class RefusedByJettyTest
                 socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
                 // The line is logged before the answer is written.
                 status = statusLine(socket.getInputStream());
+                answered = Instant.now();
                 // And the connection is closed after it: nothing more to read than the answer.
                 socket.getInputStream().readAllBytes();
             }
@@ -75,11 +91,17 @@ class RefusedByJettyTest
             .contains("refused by Jetty before Adit saw it: 400");
         assertThat(adit.events.ended()).as("no tunnel").isEmpty();
         // One access log line, given before the answer was written, as Envoy logs a request its codec refused.
-        assertThat(adit.accessLog.all()).singleElement().satisfies(line -> assertThat(line)
-            .contains("\"response_code\":400,\"response_flags\":\"DPE\",\"response_code_details\":\"downstream_protocol_error\"")
-            .contains("\"bytes_received\":0,\"bytes_sent\":0,\"upstream_host\":null")
-            .contains("\"downstream_remote_address\":\"127.0.0.1:" + clientPort + "\"")
-            .endsWith("\"tunnel_id\":null}"));
+        assertThat(adit.accessLog.all()).hasSize(1);
+        Map<String, Object> line = JsonLine.parse(adit.accessLog.all().get(0));
+        assertThat(line).containsEntry("protocol", protocol).containsEntry("authority", authority)
+            .containsEntry("response_code", 400L).containsEntry("response_flags", "DPE")
+            .containsEntry("response_code_details", "downstream_protocol_error")
+            .containsEntry("bytes_received", 0L).containsEntry("bytes_sent", 0L)
+            .containsEntry("upstream_host", null).containsEntry("upstream_cluster", null)
+            .containsEntry("downstream_remote_address", "127.0.0.1:" + clientPort)
+            .containsEntry("tunnel_id", null);
+        // It began when the request did: not after the answer was read.
+        assertThat(Instant.parse((String)line.get("start_time"))).isBeforeOrEqualTo(answered);
     }
 
     private static String statusLine(InputStream in) throws Exception
