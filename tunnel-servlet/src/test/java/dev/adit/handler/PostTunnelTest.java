@@ -384,7 +384,7 @@ class PostTunnelTest
         List<Arguments> arguments = new ArrayList<>();
         for (Transport transport : new Transport[]{Transport.HTTP1, Transport.H2C})
         {
-            for (int size : new int[]{1000, 4 << 20})
+            for (int size : new int[]{1000, 32 << 20})
                 arguments.add(Arguments.of(transport, size));
         }
         return arguments;

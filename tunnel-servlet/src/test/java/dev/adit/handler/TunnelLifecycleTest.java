@@ -34,8 +34,8 @@ class TunnelLifecycleTest
     /** One-way traffic: a chunk every {@link #TRICKLE_PACE}, for three idle timeouts in all. */
     private static final Duration TRICKLE_PACE = Duration.ofMillis(100);
     private static final int TRICKLE_CHUNKS = 15;
-    /** Sent to a stalled target: all of it fits in socket buffers; a write to the target stays pending. */
-    private static final int[] STALL_SIZES = {1000, 4 << 20};
+    /** Sent to a stalled target: all of it fits in socket buffers; more than they hold (a write to the target stays pending). */
+    private static final int[] STALL_SIZES = {1000, 32 << 20};
 
     private static TcpTarget echo;
 

@@ -116,8 +116,10 @@ public interface Tunnel extends AutoCloseable {
     /**
      * Sends {@code bytes} and half-closes on a thread of its own while waiting for this tunnel's
      * reset: for a target that never reads nor answers, whose tunnel only an abort on Adit's side
-     * (its idle timeout) can end. The send must end within {@code timeout} too, done or failed by
-     * the reset (a large payload's write may still wait for flow control or socket room then).
+     * (its idle timeout) can end. The write and the half-close are each bounded by
+     * {@code timeout}, and the send must end within it after the reset, done or failed by it (a
+     * large payload's write may still wait for flow control or socket room then). Over TCP the
+     * reset may reach the sending thread instead of the reading one.
      *
      * @throws AssertionError when the tunnel gives data or a clean end instead of a reset
      * @throws TimeoutException when the reset or the end of the send does not come in time
@@ -126,8 +128,8 @@ public interface Tunnel extends AutoCloseable {
         CompletableFuture<Void> sent = new CompletableFuture<>();
         Thread sender = new Thread(() -> {
             try {
-                write(bytes);
-                shutdownOutput();
+                write(bytes, timeout);
+                shutdownOutput(timeout);
                 sent.complete(null);
             } catch (Throwable x) {
                 sent.completeExceptionally(x);
@@ -136,15 +138,31 @@ public interface Tunnel extends AutoCloseable {
         sender.setDaemon(true);
         sender.start();
         try {
-            int read = read(new byte[16], timeout);
-            throw new AssertionError("expected a reset, got " + (read < 0 ? "a clean end" : read + " bytes"));
-        } catch (TunnelResetException expected) {
-            // The tunnel's end.
-        }
-        try {
-            sent.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException failedByTheReset) {
-            // The write or the half-close was still pending when the tunnel was reset.
+            boolean resetOnRead = false;
+            try {
+                int read = read(new byte[16], timeout);
+                if (read >= 0) {
+                    throw new AssertionError("expected a reset, got " + read + " bytes");
+                }
+            } catch (TunnelResetException expected) {
+                resetOnRead = true;
+            }
+            Throwable sendFailure = null;
+            try {
+                sent.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException x) {
+                // The write or the half-close was still pending when the tunnel was reset.
+                sendFailure = x.getCause();
+            }
+            // A TCP reset is reported once, to whichever of the reader and the writer meets it
+            // first; the other then sees the end of the stream.
+            if (!resetOnRead && !(sendFailure instanceof TunnelResetException)) {
+                throw new AssertionError("expected a reset, got a clean end" + (sendFailure == null ? "" : " and " + sendFailure), sendFailure);
+            }
+        } finally {
+            // Whatever failed above, no sender outlives the call.
+            sender.interrupt();
+            sender.join(timeout.toMillis());
         }
     }
 
