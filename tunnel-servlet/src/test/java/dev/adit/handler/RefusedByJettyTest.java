@@ -13,9 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 import dev.adit.log.JsonLine;
+import dev.adit.testing.Payloads;
+import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
+import dev.adit.testing.Tunnel;
+import dev.adit.testing.TunnelClient;
 import org.eclipse.jetty.logging.JettyLoggerFactory;
 import org.eclipse.jetty.logging.StdErrAppender;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A request Jetty refuses before Adit's handler sees it is answered 400, as Jetty does, logged
  * at INFO with its reason by the standalone server's error handler and in the access log
- * (flagged {@code DPE}), and its connection closed.
+ * (flagged {@code DPE}); over HTTP/1.1 its connection is closed, over HTTP/2 only its stream ends.
  * A CONNECT whose Host differs from its target is one of them (Jetty's default compliance,
  * which route conditions on {@code host} rely on).
  */
@@ -102,6 +107,33 @@ class RefusedByJettyTest
             .containsEntry("tunnel_id", null);
         // It began when the request did: not after the answer was read.
         assertThat(Instant.parse((String)line.get("start_time"))).isBeforeOrEqualTo(answered);
+    }
+
+    @Test
+    void overHttp2TheRefusalIsLoggedAndTheConnectionKeepsServing() throws Exception
+    {
+        AditFixture adit = started.adit(Map.of());
+        try (TcpTarget echo = new TcpTarget(TcpTarget.echo());
+             TunnelClient client = TunnelClient.connect(Transport.H2C, adit.address(Transport.H2C)))
+        {
+            Tunnel refused = client.open(echo.authority(), Map.of("host", "elsewhere.example:443"), WAIT);
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(adit.accessLog.all()).hasSize(1);
+            Map<String, Object> line = JsonLine.parse(adit.accessLog.all().get(0));
+            assertThat(line).containsEntry("protocol", "HTTP/2").containsEntry("authority", echo.authority())
+                .containsEntry("response_code", 400L).containsEntry("response_flags", "DPE")
+                .containsEntry("tunnel_id", null);
+            assertThat(echo.accepted()).isZero();
+
+            // Only the stream was refused: the next CONNECT on the connection tunnels.
+            Tunnel tunnel = client.open(echo.authority(), WAIT);
+            assertThat(tunnel.status()).isEqualTo(200);
+            byte[] payload = Payloads.random(1000);
+            tunnel.write(payload);
+            assertThat(tunnel.readExactly(payload.length, WAIT)).isEqualTo(payload);
+            tunnel.shutdownOutput();
+            assertThat(tunnel.readToEnd(WAIT).count()).isZero();
+        }
     }
 
     private static String statusLine(InputStream in) throws Exception
