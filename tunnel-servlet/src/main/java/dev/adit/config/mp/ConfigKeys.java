@@ -36,7 +36,7 @@ public final class ConfigKeys
     public static final ConfigKey POLICY_ALLOW = key("adit.policy.allow", "list of rules", "*", "Destinations tunnels may reach: HOST[:PORTS] rules, by name or resolved address.");
     public static final ConfigKey POLICY_DENY = key("adit.policy.deny", "list of rules", "", "Destinations refused, checked against the name and every resolved address; wins over allow.");
     public static final ConfigKey POLICY_ALLOW_OPEN_PROXY = key("adit.policy.allow-open-proxy", "boolean", "false", "Consent to listen on a non-loopback address while allowing every destination without authentication.");
-    public static final ConfigKey ACCESS_LOG_ENABLED = key("adit.access-log.enabled", "boolean", "true", "Write one JSON line per tunnel, established or refused, in Envoy's field names, to the SLF4J logger `adit.access` at INFO (see Access log).");
+    public static final ConfigKey ACCESS_LOG_ENABLED = key("adit.access-log.enabled", "boolean", "true", "Write one JSON line per tunnel, established or refused (standalone, also per request Jetty refused), in Envoy's field names, to the SLF4J logger `adit.access` at INFO (see Access log).");
 
     public static final ConfigKey HTTP_UPGRADES = key("adit.http.upgrades", "list of upgrades", "CONNECT", "Upgrades the plain listener accepts unless a route says otherwise: `CONNECT` (plain CONNECT and `:protocol=bytestream`) and extended CONNECT `:protocol` tokens such as `websocket`; `none` for none.");
     public static final ConfigKey HTTPS_UPGRADES = key("adit.https.upgrades", "list of upgrades", "CONNECT", "Upgrades the TLS listener accepts unless a route says otherwise, as for `adit.http.upgrades`.");
