@@ -28,12 +28,15 @@ import org.slf4j.LoggerFactory;
  * its codec refused. Over HTTP/1.x it also closes the connection, as Adit does after its own
  * refusals, so that a client cannot make one line per pipelined request on one connection.
  *
- * <p>Not logged: a client that went away mid-request (Jetty's early EOF), and server errors
- * (5xx), which are not a verdict on the request.</p>
+ * <p>Not logged: a client that went away mid-request, in its head (Jetty's parser reports a 400
+ * {@code Early EOF}, which is never written) or in its content (an {@code EofException}), and
+ * server errors (5xx), which are not a verdict on the request.</p>
  */
 final class AditErrorHandler extends ErrorHandler
 {
     private static final Logger LOG = LoggerFactory.getLogger(AditErrorHandler.class);
+    /** The reason of the 400 Jetty's HTTP/1.1 parser reports when the client ends its side mid-head. */
+    private static final String EARLY_EOF = "Early EOF";
     /** The method of the request Jetty's HTTP/1.1 connection makes up for a request line it could not parse. */
     private static final String STAND_IN_METHOD = "BAD";
 
@@ -49,7 +52,7 @@ final class AditErrorHandler extends ErrorHandler
     public boolean handle(Request request, Response response, Callback callback) throws Exception
     {
         if (request.getAttribute(ERROR_EXCEPTION) instanceof HttpException refused && refused instanceof Throwable cause
-            && !(refused instanceof EofException) && refused.getCode() < 500)
+            && !(refused instanceof EofException) && !EARLY_EOF.equals(refused.getReason()) && refused.getCode() < 500)
         {
             LOG.info("request from {}:{} refused by Jetty before Adit saw it: {} {}", Request.getRemoteAddr(request), Request.getRemotePort(request),
                 refused.getCode(), refused.getReason());

@@ -110,6 +110,31 @@ class RefusedByJettyTest
     }
 
     @Test
+    void aClientThatEndsItsSideMidHeadIsNotLogged() throws Exception
+    {
+        // Jetty's parser reports a 400 Early EOF, which it does not write: the client went away.
+        AditFixture adit = started.adit(Map.of());
+        InetSocketAddress address = adit.address(Transport.HTTP1);
+        try (Socket socket = new Socket(address.getAddress(), address.getPort()))
+        {
+            socket.setSoTimeout((int)WAIT.toMillis());
+            socket.getOutputStream().write("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.shutdownOutput();
+            assertThat(socket.getInputStream().readAllBytes()).as("no answer, then the close").isEmpty();
+        }
+        // A request refused meanwhile on another connection is logged, and alone: the line
+        // that would have come for the first was due before its connection closed.
+        try (Socket socket = new Socket(address.getAddress(), address.getPort()))
+        {
+            socket.setSoTimeout((int)WAIT.toMillis());
+            socket.getOutputStream().write("NOT A REQUEST LINE\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(statusLine(socket.getInputStream())).startsWith("HTTP/1.1 400");
+        }
+        assertThat(adit.accessLog.all()).hasSize(1);
+        assertThat(adit.events.ended()).as("no tunnel").isEmpty();
+    }
+
+    @Test
     void overHttp2TheRefusalIsLoggedAndTheConnectionKeepsServing() throws Exception
     {
         AditFixture adit = started.adit(Map.of());
