@@ -9,6 +9,7 @@ import dev.adit.handler.TunnelHandler;
 import dev.adit.log.AccessLog;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Request;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not logged: a client that went away mid-request, in its head (Jetty's parser reports a 400
  * {@code Early EOF}, which is never written) or in its content (an {@code EofException}), and
- * server errors (5xx), which are not a verdict on the request.</p>
+ * server errors (5xx but 505), which are not a verdict on the request.</p>
  */
 final class AditErrorHandler extends ErrorHandler
 {
@@ -52,7 +53,7 @@ final class AditErrorHandler extends ErrorHandler
     public boolean handle(Request request, Response response, Callback callback) throws Exception
     {
         if (request.getAttribute(ERROR_EXCEPTION) instanceof HttpException refused && refused instanceof Throwable cause
-            && !(refused instanceof EofException) && !EARLY_EOF.equals(refused.getReason()) && refused.getCode() < 500)
+            && !(refused instanceof EofException) && !EARLY_EOF.equals(refused.getReason()) && isAboutTheRequest(refused.getCode()))
         {
             LOG.info("request from {}:{} refused by Jetty before Adit saw it: {} {}", Request.getRemoteAddr(request), Request.getRemotePort(request),
                 refused.getCode(), refused.getReason());
@@ -63,6 +64,12 @@ final class AditErrorHandler extends ErrorHandler
                 logRefusal(request, refused.getCode(), cause);
         }
         return super.handle(request, response, callback);
+    }
+
+    /** @return whether {@code status} is a verdict on the request: 4xx, and 505 for a version Jetty does not speak */
+    private static boolean isAboutTheRequest(int status)
+    {
+        return status < 500 || status == HttpStatus.HTTP_VERSION_NOT_SUPPORTED_505;
     }
 
     /** As a {@link dev.adit.core.TunnelListener} must be: what goes wrong in it is logged, not thrown at Jetty. */

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A request Jetty refuses before Adit's handler sees it is answered 400, as Jetty does, logged
+ * A request Jetty refuses before Adit's handler sees it is answered as Jetty does (400, 417, 505...), logged
  * at INFO with its reason by the standalone server's error handler and in the access log
  * (flagged {@code DPE}); over HTTP/1.1 its connection is closed, over HTTP/2 only its stream ends.
  * A CONNECT whose Host differs from its target is one of them (Jetty's default compliance,
@@ -50,16 +50,19 @@ class RefusedByJettyTest
     static List<Arguments> refusedRequests()
     {
         return List.of(
-            Arguments.of("connect 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n", null, null),
-            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nBad Field: x\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
-            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nHost: 127.0.0.1:10\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
-            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: elsewhere.example:443\r\n\r\n", "HTTP/1.1", "127.0.0.1:9"),
-            Arguments.of("NOT A REQUEST LINE\r\n\r\n", null, null));
+            Arguments.of("connect 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n", 400, null, null),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nBad Field: x\r\n\r\n", 400, "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nHost: 127.0.0.1:10\r\n\r\n", 400, "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: elsewhere.example:443\r\n\r\n", 400, "HTTP/1.1", "127.0.0.1:9"),
+            Arguments.of("NOT A REQUEST LINE\r\n\r\n", 400, null, null),
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nExpect: 200-ok\r\n\r\n", 417, "HTTP/1.1", "127.0.0.1:9"),
+            // A 5xx, but a verdict on the request all the same.
+            Arguments.of("CONNECT 127.0.0.1:9 HTTP/9.9\r\nHost: 127.0.0.1:9\r\n\r\n", 505, null, null));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("refusedRequests")
-    void isAnswered400AndLoggedWithItsReason(String request, String protocol, String authority) throws Exception
+    void isAnsweredAndLoggedWithItsReason(String request, int code, String protocol, String authority) throws Exception
     {
         AditFixture adit = started.adit(Map.of());
         StdErrAppender appender = (StdErrAppender)((JettyLoggerFactory)LoggerFactory.getILoggerFactory())
@@ -91,15 +94,15 @@ class RefusedByJettyTest
         {
             appender.setStream(original);
         }
-        assertThat(status).startsWith("HTTP/1.1 400");
+        assertThat(status).startsWith("HTTP/1.1 " + code);
         assertThat(captured.toString(StandardCharsets.UTF_8))
-            .contains("refused by Jetty before Adit saw it: 400");
+            .contains("refused by Jetty before Adit saw it: " + code);
         assertThat(adit.events.ended()).as("no tunnel").isEmpty();
         // One access log line, given before the answer was written, as Envoy logs a request its codec refused.
         assertThat(adit.accessLog.all()).hasSize(1);
         Map<String, Object> line = JsonLine.parse(adit.accessLog.all().get(0));
         assertThat(line).containsEntry("protocol", protocol).containsEntry("authority", authority)
-            .containsEntry("response_code", 400L).containsEntry("response_flags", "DPE")
+            .containsEntry("response_code", (long)code).containsEntry("response_flags", "DPE")
             .containsEntry("response_code_details", "downstream_protocol_error")
             .containsEntry("bytes_received", 0L).containsEntry("bytes_sent", 0L)
             .containsEntry("upstream_host", null).containsEntry("upstream_cluster", null)
