@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -347,12 +346,8 @@ public final class Http1Tunnel implements Tunnel {
 
     /** A TCP reset / broken pipe (possibly wrapped by the TLS layer) becomes {@link TunnelResetException}. */
     private Exception mapReset(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            String message = t.getMessage();
-            if (t instanceof SocketException && message != null
-                && (message.contains("reset") || message.contains("Broken pipe"))) {
-                return new TunnelResetException(transport + " tunnel: TCP reset", TunnelResetException.NO_CODE, failure);
-            }
+        if (TunnelResetException.isTcpReset(failure)) {
+            return new TunnelResetException(transport + " tunnel: TCP reset", TunnelResetException.NO_CODE, failure);
         }
         return failure instanceof Exception e ? e : new ExecutionException(failure);
     }

@@ -1,6 +1,7 @@
 package dev.adit.testing;
 
 import java.io.IOException;
+import java.net.SocketException;
 import java.util.Optional;
 import org.eclipse.jetty.http2.ErrorCode;
 
@@ -18,6 +19,21 @@ public final class TunnelResetException extends IOException {
     public TunnelResetException(String message, int errorCode, Throwable cause) {
         super(message + (errorCode == NO_CODE ? "" : " (" + ErrorCode.toString(errorCode, "0x" + Integer.toHexString(errorCode)) + ")"), cause);
         this.errorCode = errorCode;
+    }
+
+    /**
+     * @return whether {@code failure} or one of its causes is a TCP reset as the JDK reports it
+     *         ("Connection reset"), or the broken pipe a write meets after one
+     */
+    public static boolean isTcpReset(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            String message = t.getMessage();
+            if (t instanceof SocketException && message != null
+                && (message.contains("reset") || message.contains("Broken pipe"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The HTTP/2 error code, or {@link #NO_CODE}. */

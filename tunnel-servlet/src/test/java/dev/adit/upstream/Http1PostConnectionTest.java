@@ -21,6 +21,7 @@ import dev.adit.core.Tunnel;
 import dev.adit.core.TunnelException;
 import dev.adit.core.TunnelFailure;
 import dev.adit.testing.Payloads;
+import dev.adit.testing.TunnelResetException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.BufferUtil;
@@ -430,7 +431,7 @@ class Http1PostConnectionTest
                 }
                 // The reset is reported once, to the reading or the writing thread, whichever
                 // meets it first; the other sees the end of the stream.
-                assertThat(Stream.of(readFailure, sendFailure).filter(x -> x != null && isReset(x)))
+                assertThat(Stream.of(readFailure, sendFailure).filter(TunnelResetException::isTcpReset))
                     .as("a reset on read (%s) or on write (%s)", readFailure, sendFailure).isNotEmpty();
             }
             assertThat(awaitOutcome()).isEqualTo(TunnelFailure.IDLE_TIMEOUT);
@@ -438,18 +439,6 @@ class Http1PostConnectionTest
     }
 
     // ---- helpers ----
-
-    /** A TCP reset, or the broken pipe a write meets after one, anywhere in the causes. */
-    private static boolean isReset(Throwable failure)
-    {
-        for (Throwable t = failure; t != null; t = t.getCause())
-        {
-            if (t instanceof SocketException && t.getMessage() != null
-                && (t.getMessage().contains("reset") || t.getMessage().contains("Broken pipe")))
-                return true;
-        }
-        return false;
-    }
 
     /** Dials the server and installs the connection; the result is the POST's outcome. */
     private static Promise.Completable<Void> connect(FakeProxy proxy, String target, HttpFields headers, Tunnel tunnel, Duration timeout) throws Exception
