@@ -27,7 +27,7 @@ public enum TunnelFailure
      * Jetty refused the request before Adit saw it: a malformed request line or header field,
      * or a compliance rule such as {@code Authority!=Host}. Logged by the standalone server's
      * error handler; its {@linkplain TunnelInfo#responseCode() response code} is Jetty's status
-     * (400, 414, 431...), and there is no tunnel.
+     * (400, 417, 431, 505...), and there is no tunnel.
      */
     DOWNSTREAM_PROTOCOL_ERROR(400, "downstream_protocol_error", "DPE"),
     /** Bytes arrived before the 200 and the configuration rejects early data. */
