@@ -205,8 +205,8 @@ public final class AditServer
             factory.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
             factory.setMaxFrameSize(h2.maxFrameSize().toIntBytes());
             factory.setConnectProtocolEnabled(true);
-            // Adit's own RST_STREAM(CONNECT_ERROR)s must not cost a client its connection.
-            factory.setRateControlFactory(Http2TunnelResets.notCounting(factory.getRateControlFactory()));
+            // Adit's own RST_STREAM(CONNECT_ERROR)s, and what crosses them, must not cost a client its connection.
+            Http2TunnelResets.install(factory);
             return factory;
         }
 

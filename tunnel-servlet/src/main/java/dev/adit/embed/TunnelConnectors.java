@@ -39,8 +39,9 @@ import org.eclipse.jetty.util.component.AbstractLifeCycle;
  *       for it, and 0 would give streams the connector's idle timeout;</li>
  *   <li>HTTP/2 factories keep their rate control (jetty-home's
  *       {@code jetty.http2.rateControl.maxEventsPerSecond}) but stop counting the resets Adit
- *       sends when a tunnel fails ({@link Http2TunnelResets}), so that a client does not lose
- *       its connection because its targets reset.</li>
+ *       sends when a tunnel fails, and the frames the client still had in flight to those
+ *       streams ({@link Http2TunnelResets}), so that a client does not lose its connection
+ *       because its targets reset.</li>
  * </ul>
  * <p>Only Jetty's own classes are replaced (by exact class), so a connector is adapted once
  * however many of these a server has, and subclasses someone chose are left alone. The
@@ -141,7 +142,7 @@ public class TunnelConnectors extends AbstractLifeCycle
                 return;
             if (streamIdleTimeout > 0 && h2.getStreamIdleTimeout() == 0)
                 h2.setStreamIdleTimeout(streamIdleTimeout);
-            h2.setRateControlFactory(Http2TunnelResets.notCounting(h2.getRateControlFactory()));
+            Http2TunnelResets.install(h2);
         }
     }
 }

@@ -1,16 +1,21 @@
 package dev.adit.handler;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.frames.DataFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RateControl;
 
 /**
  * The RST_STREAM(CONNECT_ERROR) frames Adit sends when it ends an HTTP/2 tunnel abortively (the
  * target reset or failed, an idle timeout, the maximum duration, RFC 9113 §8.5), and the
- * HTTP/2 rate control that does not count them against the client's connection.
+ * HTTP/2 rate control that does not count them, nor what the client still had in flight to the
+ * streams they reset, against the client's connection.
  *
  * <p>Why: Jetty 12.1 counts every RST_STREAM a server <em>sends</em> as a rate-controlled event
  * of the connection, as it does those it receives ({@code HTTP2Session.reset}; 128 a second by
@@ -24,33 +29,53 @@ import org.eclipse.jetty.io.RateControl;
  * Jetty itself sends, are still counted: a client resetting its own streams in a flood still
  * gets its GOAWAY.</p>
  *
+ * <p>The same goes for the frames that cross Adit's reset on the wire. Jetty counts each DATA
+ * and WINDOW_UPDATE frame that arrives for a stream already closed ({@code HTTP2Session.onData},
+ * {@code onWindowUpdate}). A client uploading through a tunnel that Adit resets has up to a
+ * stream window of DATA in flight: some hundreds of frames with the default 8 MiB window, which
+ * ended the connection with "invalid_data_frame_rate". So each of Adit's resets grants the
+ * connection an allowance: a stream receive window of DATA bytes (what the client may have sent
+ * before it sees the reset; a frame costs its flow-controlled length, at least 1), and
+ * {@value #WINDOW_UPDATES_PER_RESET} WINDOW_UPDATE frames. Frames for closed streams draw on it
+ * and are not counted while it lasts; past it, they are counted as before. The allowance is kept
+ * per connection, not per stream, and is capped at the session receive window of DATA (all the
+ * client can have in flight) and {@value #MAX_WINDOW_UPDATES} WINDOW_UPDATEs: what goes
+ * uncounted is never more than the client could send on open streams, where DATA is not rate
+ * controlled at all. Empty DATA frames without END_STREAM and zero WINDOW_UPDATEs, which Jetty's
+ * parser counts on every stream, stay counted.</p>
+ *
  * <p>Adit's own frames are told apart by class, which a peer cannot forge: the parser makes
  * plain {@link ResetFrame}s.</p>
  */
 public final class Http2TunnelResets
 {
+    /** WINDOW_UPDATE frames for closed streams one of Adit's resets leaves uncounted. */
+    static final int WINDOW_UPDATES_PER_RESET = 32;
+    /** At most this many are left uncounted at any time. */
+    static final int MAX_WINDOW_UPDATES = 4096;
+
     private Http2TunnelResets()
     {
     }
 
-    /** A RST_STREAM(CONNECT_ERROR) that {@link #notCounting} lets through. */
+    /** A RST_STREAM(CONNECT_ERROR) that {@link #install}'s rate control lets through. */
     static ResetFrame connectError(int streamId)
     {
         return new TunnelResetFrame(streamId);
     }
 
     /**
-     * @param rateControl the factory the connection factory had (Jetty's
-     *                    {@code WindowRateControl.Factory(128)} by default, or an operator's)
-     * @return a factory whose rate controls pass Adit's tunnel resets and hand every other event
-     * to {@code rateControl}'s; {@code rateControl} itself if it is one already
+     * Wraps {@code h2}'s rate control factory (Jetty's {@code WindowRateControl.Factory(128)} by
+     * default, or an operator's) so that its rate controls pass Adit's tunnel resets and the
+     * frames in flight to the streams they reset, as the class says, and hand every other event
+     * to the wrapped one. The receive windows are read from {@code h2} as each connection opens.
+     * Does nothing if {@code h2}'s factory is Adit's already.
      */
-    public static RateControl.Factory notCounting(RateControl.Factory rateControl)
+    public static void install(AbstractHTTP2ServerConnectionFactory h2)
     {
-        Objects.requireNonNull(rateControl);
-        if (rateControl instanceof NotCounting)
-            return rateControl;
-        return new NotCounting(rateControl);
+        RateControl.Factory current = h2.getRateControlFactory();
+        if (!(current instanceof NotCounting))
+            h2.setRateControlFactory(new NotCounting(Objects.requireNonNull(current), h2));
     }
 
     private static final class TunnelResetFrame extends ResetFrame
@@ -61,13 +86,61 @@ public final class Http2TunnelResets
         }
     }
 
-    private record NotCounting(RateControl.Factory counting) implements RateControl.Factory
+    private record NotCounting(RateControl.Factory counting, AbstractHTTP2ServerConnectionFactory h2) implements RateControl.Factory
     {
         @Override
         public RateControl newRateControl(EndPoint endPoint)
         {
-            RateControl rateControl = counting.newRateControl(endPoint);
-            return event -> event instanceof TunnelResetFrame || rateControl.onEvent(event);
+            int streamWindow = h2.getInitialStreamRecvWindow();
+            return new Allowance(counting.newRateControl(endPoint), streamWindow, Math.max(streamWindow, h2.getInitialSessionRecvWindow()));
+        }
+    }
+
+    /** One connection's rate control; Adit's resets come from any thread, frames from the parser's. */
+    private static final class Allowance implements RateControl
+    {
+        private final RateControl counting;
+        private final int bytesPerReset;
+        private final int maxBytes;
+        private final AtomicLong bytes = new AtomicLong();
+        private final AtomicLong windowUpdates = new AtomicLong();
+
+        private Allowance(RateControl counting, int bytesPerReset, int maxBytes)
+        {
+            this.counting = counting;
+            this.bytesPerReset = bytesPerReset;
+            this.maxBytes = maxBytes;
+        }
+
+        @Override
+        public boolean onEvent(Object event)
+        {
+            if (event instanceof TunnelResetFrame)
+            {
+                bytes.getAndUpdate(left -> Math.min(maxBytes, left + bytesPerReset));
+                windowUpdates.getAndUpdate(left -> Math.min(MAX_WINDOW_UPDATES, left + WINDOW_UPDATES_PER_RESET));
+                return true;
+            }
+            // Only DATA for a closed stream gets here, and empty DATA without END_STREAM on any stream.
+            if (event instanceof DataFrame data && (data.remaining() > 0 || data.isEndStream())
+                && draw(bytes, Math.max(1, data.flowControlLength())))
+                return true;
+            // Only WINDOW_UPDATE for a closed stream gets here, and zero ones on any stream.
+            if (event instanceof WindowUpdateFrame update && update.getWindowDelta() > 0 && draw(windowUpdates, 1))
+                return true;
+            return counting.onEvent(event);
+        }
+
+        private static boolean draw(AtomicLong allowance, long cost)
+        {
+            long left = allowance.get();
+            while (left >= cost)
+            {
+                if (allowance.compareAndSet(left, left - cost))
+                    return true;
+                left = allowance.get();
+            }
+            return false;
         }
     }
 }

@@ -27,6 +27,7 @@ import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RateControl;
+import org.eclipse.jetty.io.WindowRateControl;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.Callback;
@@ -124,6 +125,42 @@ class Http2ChurnTest
     }
 
     /**
+     * When Adit resets an upload's stream (here its target resets), the client has most of a
+     * stream window of DATA in flight, some hundreds of frames that reach Adit after the stream
+     * is gone. Jetty counts each such frame against the connection's rate control; counted, they
+     * cost the client its connection (GOAWAY(ENHANCE_YOUR_CALM) "invalid_data_frame_rate") and
+     * every other tunnel on it. Adit leaves a window's worth of them uncounted.
+     */
+    @ParameterizedTest(name = "over {0}, the data in flight to a tunnel Adit reset does not cost the connection its other tunnels")
+    @EnumSource(value = Transport.class, names = {"H2C", "H2"})
+    void dataInFlightToAResetTunnelDoesNotCostTheConnection(Transport transport) throws Exception
+    {
+        AditFixture adit = started.aditForBursts();
+        Map<String, AtomicInteger> counted = countRateControlledEvents(adit);
+        TcpTarget resetting = started.add(new TcpTarget(TcpTarget.resetAfter(64 * 1024)));
+        Http2TunnelClient client = started.h2Client(adit, transport);
+        Http2Tunnel bystander = client.open(echo.authority(), Map.of(), null, EACH);
+
+        for (int i = 0; i < 3; i++)
+        {
+            Http2Tunnel upload = client.open(resetting.authority(), Map.of(), null, EACH);
+            // Far more than the stream window: the client sends as fast as the window lets it.
+            upload.sendEndAndAwaitReset(Payloads.random(32 << 20), EACH);
+            assertThat(upload.failure()).as("upload %d", i).isNotNull();
+            assertThat(upload.failure().errorCode()).isEqualTo(ErrorCode.HTTP_CONNECT_ERROR.code);
+        }
+
+        assertThat(client.goAway()).as("GOAWAY").isNotDone();
+        counted.remove("SettingsFrame"); // the client's preface
+        assertThat(counted).as("rate-controlled events").isEmpty();
+        byte[] ping = Payloads.random(100);
+        bystander.write(ping, EACH);
+        assertThat(bystander.readExactly(ping.length, EACH)).isEqualTo(ping);
+        bystander.shutdownOutput(EACH);
+        assertThat(bystander.read(new byte[1], EACH)).isEqualTo(-1);
+    }
+
+    /**
      * A client that opens streams and resets them at once, in a flood (the rapid-reset attack,
      * CVE-2023-44487), is cut off by Jetty's rate control: it gets a GOAWAY(ENHANCE_YOUR_CALM)
      * it can see, not a silent stall, and every tunnel it started ends.
@@ -154,7 +191,11 @@ class Http2ChurnTest
         assertThat(adit.events.open()).as("tunnels still open").isZero();
     }
 
-    /** Wraps the rate control of every HTTP/2 factory of {@code adit}: the events it is asked about, by class. */
+    /**
+     * Puts a counter between Adit's rate control and the one it wraps (Jetty's default, a window
+     * of 128 events a second) on every HTTP/2 factory of {@code adit}: the events that count
+     * against the connection, by class. Applies to connections opened after the call.
+     */
     private static Map<String, AtomicInteger> countRateControlledEvents(AditFixture adit)
     {
         Map<String, AtomicInteger> counted = new ConcurrentHashMap<>();
@@ -164,13 +205,13 @@ class Http2ChurnTest
             {
                 if (factory instanceof AbstractHTTP2ServerConnectionFactory h2)
                 {
-                    RateControl.Factory adits = h2.getRateControlFactory();
+                    RateControl.Factory jettys = new WindowRateControl.Factory(128);
                     h2.setRateControlFactory(new RateControl.Factory()
                     {
                         @Override
                         public RateControl newRateControl(EndPoint endPoint)
                         {
-                            RateControl rateControl = adits.newRateControl(endPoint);
+                            RateControl rateControl = jettys.newRateControl(endPoint);
                             return event ->
                             {
                                 counted.computeIfAbsent(event.getClass().getSimpleName(), k -> new AtomicInteger()).incrementAndGet();
@@ -178,6 +219,7 @@ class Http2ChurnTest
                             };
                         }
                     });
+                    Http2TunnelResets.install(h2);
                 }
             }
         }
