@@ -39,10 +39,20 @@ import org.eclipse.jetty.util.Promise;
  * a stream failure or a stream idle timeout → {@link TunnelResetException} (with the HTTP/2
  * error code when known) after the queued bytes. Writes are DATA frames of at most 64 KiB,
  * each awaited with the write timeout.
+ *
+ * <p><b>A reset Jetty does not report.</b> Jetty 12.1.12's {@code HTTP2Stream.onReset} marks
+ * the stream reset, closes it ({@link #onClosed}), and then tells the listener only if it is
+ * the one to remove the stream from the session. A flusher pass on another thread (this
+ * tunnel's writer, when a WINDOW_UPDATE just freed its stalled DATA) drops the stream's
+ * pending frame and removes the stream in between: then {@link #onReset} never comes. So a
+ * stream closed as reset that this side did not reset reads as reset, without an error code,
+ * once {@link #LOST_RESET_GRACE} passed without {@link #onReset} (which otherwise follows
+ * {@link #onClosed} at once); a write that fails on such a stream too.
  */
 public final class Http2Tunnel implements Tunnel, Stream.Listener {
     static final int MAX_CHUNK = 64 * 1024;
     static final int MAX_QUEUE = 1024 * 1024;
+    static final Duration LOST_RESET_GRACE = Duration.ofSeconds(1);
 
     private final Http2TunnelClient client;
     private final int queueBound;
@@ -61,6 +71,9 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
     private boolean paused;
     private boolean stalled;
     private MetaData trailers;
+    private boolean resetByUs;
+    /** When Jetty closed the stream as reset, if it did and this side did not reset it; 0 otherwise. */
+    private long closedAsResetAt;
 
     private Http2Tunnel(Http2TunnelClient client) {
         this.client = client;
@@ -199,6 +212,14 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
 
     @Override
     public void onClosed(Stream stream) {
+        if (stream.isReset()) {
+            synchronized (this) {
+                if (!resetByUs) {
+                    closedAsResetAt = System.nanoTime() | 1;
+                    notifyAll();
+                }
+            }
+        }
         closed.complete(null);
     }
 
@@ -265,7 +286,16 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
         int n;
         synchronized (this) {
             while (chunks.isEmpty() && !eof && failure == null) {
-                long left = deadline - System.nanoTime();
+                long now = System.nanoTime();
+                long left = deadline - now;
+                if (closedAsResetAt != 0) {
+                    long grace = closedAsResetAt + LOST_RESET_GRACE.toNanos() - now;
+                    if (grace <= 0) {
+                        failure = lostReset(null);
+                        break;
+                    }
+                    left = Math.min(left, grace);
+                }
                 if (left <= 0) {
                     throw new TimeoutException(transport() + " tunnel: no bytes within " + timeout);
                 }
@@ -331,8 +361,19 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
             if (reset != null) {
                 throw new TunnelResetException(reset.getMessage(), reset.errorCode(), x.getCause());
             }
+            boolean lost;
+            synchronized (this) {
+                lost = !resetByUs && stream.isReset();
+            }
+            if (lost) {
+                throw lostReset(x.getCause());
+            }
             throw x.getCause() instanceof Exception e ? e : x;
         }
+    }
+
+    private TunnelResetException lostReset(Throwable cause) {
+        return new TunnelResetException(transport() + " tunnel: RST_STREAM (closed as reset, not reported by Jetty)", TunnelResetException.NO_CODE, cause);
     }
 
     @Override
@@ -361,6 +402,9 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
         Stream s = stream;
         if (s == null || s.isReset()) {
             return;
+        }
+        synchronized (this) {
+            resetByUs = true;
         }
         try {
             s.reset(new ResetFrame(s.getId(), error.code)).get(5, TimeUnit.SECONDS);
