@@ -501,7 +501,7 @@ class PostTunnelTest
     /**
      * A Jetty server on loopback port 0 shaped like Adit's plain listener (HTTP/1.1 from
      * {@link TunnelHttpConnectionFactory} and h2c on {@link AditServerConnector}, HTTP/2 sized
-     * as {@link Http2Config#DEFAULTS}) with a
+     * as {@link Http2Config#DEFAULTS} and rate controlled as {@link Http2TunnelResets} says) with a
      * leak-tracking pool and the test-only {@link PostTunnelHandler} as its handler.
      */
     static final class PostFixture
@@ -525,6 +525,7 @@ class PostTunnelTest
             h2c.setInitialStreamRecvWindow(h2.initialStreamWindow().toIntBytes());
             h2c.setInitialSessionRecvWindow(h2.initialSessionWindow().toIntBytes());
             h2c.setStreamIdleTimeout(h2.streamIdleTimeout().toMillis());
+            Http2TunnelResets.install(h2c);
             connector = new AditServerConnector(server, new TunnelHttpConnectionFactory(http), h2c);
             connector.setHost("127.0.0.1");
             connector.setPort(0);
