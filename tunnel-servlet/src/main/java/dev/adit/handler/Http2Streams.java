@@ -1,13 +1,15 @@
 package dev.adit.handler;
 
+import org.eclipse.jetty.http2.HTTP2Connection;
 import org.eclipse.jetty.http2.HTTP2Stream;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * What {@link TunnelHandler} does with Jetty's HTTP/2 streams, apart from it: jetty-home puts
+ * What {@link TunnelHandler} and {@link PostTunnelEndPoint} do with Jetty's HTTP/2 streams, apart from them: jetty-home puts
  * the HTTP/2 classes on the class path only with its {@code http2} or {@code http2c} module, and
  * a server without them (a WAR on {@code http} alone) must still serve HTTP/1.1 tunnels and
  * refusals. The handler calls these for HTTP/2 requests only, so this class, and Jetty's
@@ -46,6 +48,33 @@ final class Http2Streams
                     stream.getSession().removeStream(stream);
             }
         });
+    }
+
+    /**
+     * Resets the HTTP/2 stream of a POST tunnel's exchange with RST_STREAM(CANCEL), as Jetty
+     * does when the exchange fails, but with one of {@link Http2TunnelResets}' frames, which the
+     * rate control does not count; Jetty's own reset then finds the stream reset and sends
+     * nothing. Counted, a few hundred POST tunnels whose targets reset at once cost their
+     * client its connection. Does nothing when the stream cannot be found (then Jetty's reset,
+     * counted, still goes out).
+     */
+    static void resetPostTunnel(Request request)
+    {
+        if (!(request.getConnectionMetaData().getConnection() instanceof HTTP2Connection connection))
+            return;
+        int streamId;
+        try
+        {
+            // Jetty 12.1's id of an HTTP/2 request is its stream's (HttpStreamOverHTTP2.getId).
+            streamId = Integer.parseInt(request.getId());
+        }
+        catch (NumberFormatException x)
+        {
+            return;
+        }
+        Stream stream = connection.getSession().getStream(streamId);
+        if (stream != null && !stream.isReset())
+            stream.reset(Http2TunnelResets.cancel(streamId), Callback.NOOP);
     }
 
     /** @return whether the stream carrying {@code endPoint} was reset, by either side */

@@ -16,8 +16,9 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RateControl;
 
 /**
- * The RST_STREAM(CONNECT_ERROR) frames Adit sends when it ends an HTTP/2 tunnel abortively (the
- * target reset or failed, an idle timeout, the maximum duration, RFC 9113 §8.5), and the
+ * The RST_STREAM frames Adit sends when it ends an HTTP/2 tunnel abortively (the target reset
+ * or failed, an idle timeout, the maximum duration): CONNECT_ERROR for CONNECT tunnels (RFC 9113
+ * §8.5), CANCEL for POST tunnels (as Jetty for a failed exchange); and the
  * HTTP/2 rate control that does not count them, nor what the client still had in flight to the
  * streams they reset, against the client's connection.
  *
@@ -74,10 +75,16 @@ public final class Http2TunnelResets
     {
     }
 
-    /** A RST_STREAM(CONNECT_ERROR) that {@link #install}'s rate control lets through. */
+    /** A RST_STREAM(CONNECT_ERROR) for a CONNECT tunnel, which {@link #install}'s rate control lets through. */
     static ResetFrame connectError(int streamId)
     {
-        return new TunnelResetFrame(streamId);
+        return new TunnelResetFrame(streamId, ErrorCode.HTTP_CONNECT_ERROR);
+    }
+
+    /** A RST_STREAM(CANCEL) for a POST tunnel (Jetty's code for a failed exchange), let through likewise. */
+    static ResetFrame cancel(int streamId)
+    {
+        return new TunnelResetFrame(streamId, ErrorCode.CANCEL_STREAM_ERROR);
     }
 
     /**
@@ -119,9 +126,9 @@ public final class Http2TunnelResets
 
     private static final class TunnelResetFrame extends ResetFrame
     {
-        private TunnelResetFrame(int streamId)
+        private TunnelResetFrame(int streamId, ErrorCode error)
         {
-            super(streamId, ErrorCode.HTTP_CONNECT_ERROR.code);
+            super(streamId, error.code);
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.adit.core.EndPointAborter;
 import dev.adit.core.TunnelEndPointSupport;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
@@ -299,6 +300,9 @@ public class PostTunnelEndPoint extends TunnelEndPointSupport
     void abort(Throwable cause)
     {
         Throwable failure = cause != null ? cause : new EofException("aborted");
+        // HTTP/2: the stream's reset, first and uncounted by the rate control (Http2TunnelResets).
+        if (request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_2)
+            Http2Streams.resetPostTunnel(request);
         complete(failure);
         close(failure);
     }

@@ -23,7 +23,7 @@ import org.eclipse.jetty.util.IteratingCallback;
 import org.eclipse.jetty.util.Promise;
 
 /**
- * One plain CONNECT stream on a Jetty {@link Session}, driven entirely by Jetty's callbacks so
+ * One plain CONNECT stream (or POST tunnel) on a Jetty {@link Session}, driven entirely by Jetty's callbacks so
  * that a stress test can keep thousands in flight without a thread each (as the bench and real
  * clients do). Once the 200 arrives it sends {@code size} pseudo-random bytes (from
  * {@code seed}) in DATA writes of {@code chunk} bytes, each after the previous completed, then
@@ -84,8 +84,13 @@ final class ScriptedConnectStream implements Stream.Listener
     /** Sends the CONNECT for {@code authority}; the rest happens on Jetty's threads. */
     ScriptedConnectStream open(Session session, String authority)
     {
+        return open(session, new MetaData.ConnectRequest((String)null, new HostPortHttpField(authority), null, HttpFields.EMPTY, null));
+    }
+
+    /** Sends {@code request} (a CONNECT, or a POST for a POST tunnel) without END_STREAM; the rest happens on Jetty's threads. */
+    ScriptedConnectStream open(Session session, MetaData.Request request)
+    {
         this.session = session;
-        MetaData.ConnectRequest request = new MetaData.ConnectRequest((String)null, new HostPortHttpField(authority), null, HttpFields.EMPTY, null);
         session.newStream(new HeadersFrame(request, null, false), Promise.from(s -> stream = s, this::fail), this);
         return this;
     }
