@@ -30,8 +30,11 @@ import org.slf4j.LoggerFactory;
  * refusals, so that a client cannot make one line per pipelined request on one connection.
  *
  * <p>Not logged: a client that went away mid-request, in its head (Jetty's parser reports a 400
- * {@code Early EOF}, which is never written) or in its content (an {@code EofException}), and
- * server errors (5xx but 505), which are not a verdict on the request.</p>
+ * {@code Early EOF}, which Jetty nearly always leaves unwritten as the connection closes first;
+ * now and then its error page wins that race, and the client reads a 400 that has no line) or
+ * in its content (an {@code EofException}), and server errors (5xx but 505), which are not a
+ * verdict on the request. Logging once the answer is written would not tell these apart: Jetty
+ * reports the unwritten error page as written too.</p>
  */
 final class AditErrorHandler extends ErrorHandler
 {

@@ -115,7 +115,10 @@ class RefusedByJettyTest
     @Test
     void aClientThatEndsItsSideMidHeadIsNotLogged() throws Exception
     {
-        // Jetty's parser reports a 400 Early EOF, which it does not write: the client went away.
+        // Jetty's parser reports a 400 Early EOF, which it nearly always does not write: the
+        // client went away. Now and then (about one run in ten of the whole suite, under load)
+        // the error page wins the race with the close and the client reads it; the access log
+        // has no line either way.
         AditFixture adit = started.adit(Map.of());
         InetSocketAddress address = adit.address(Transport.HTTP1);
         try (Socket socket = new Socket(address.getAddress(), address.getPort()))
@@ -123,7 +126,10 @@ class RefusedByJettyTest
             socket.setSoTimeout((int)WAIT.toMillis());
             socket.getOutputStream().write("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n".getBytes(StandardCharsets.US_ASCII));
             socket.shutdownOutput();
-            assertThat(socket.getInputStream().readAllBytes()).as("no answer, then the close").isEmpty();
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(answer).as("no answer, or Jetty's 400, then the close").satisfiesAnyOf(
+                a -> assertThat(a).isEmpty(),
+                a -> assertThat(a).startsWith("HTTP/1.1 400 "));
         }
         // A request refused meanwhile on another connection is logged, and alone: the line
         // that would have come for the first was due before its connection closed.
