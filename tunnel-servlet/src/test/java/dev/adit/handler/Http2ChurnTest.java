@@ -17,6 +17,7 @@ import dev.adit.testing.Http2TunnelClient;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
 import dev.adit.testing.Transport;
+import dev.adit.testing.TunnelResetException;
 import org.eclipse.jetty.http.HostPortHttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpURI;
@@ -196,7 +197,8 @@ class Http2ChurnTest
             upload.sendEndAndAwaitReset(Payloads.random(32 << 20), EACH);
             int code = method.equals("CONNECT") ? ErrorCode.HTTP_CONNECT_ERROR.code : ErrorCode.CANCEL_STREAM_ERROR.code;
             assertThat(upload.failure()).as("upload %d", i).isNotNull();
-            assertThat(upload.failure().errorCode()).as("upload %d", i).isEqualTo(code);
+            // NO_CODE: the rare reset Jetty's client closes the stream for but does not report (Http2Tunnel).
+            assertThat(upload.failure().errorCode()).as("upload %d: %s", i, upload.failure()).isIn(code, TunnelResetException.NO_CODE);
         }
 
         assertThat(client.goAway()).as("GOAWAY").isNotDone();
