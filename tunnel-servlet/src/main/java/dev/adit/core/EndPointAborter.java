@@ -9,7 +9,8 @@ import org.eclipse.jetty.io.EndPoint;
 /**
  * Ends one side of a tunnel abortively, so that the peer learns the tunnel failed rather than
  * completed: a TCP reset for sockets, RST_STREAM(CONNECT_ERROR) for HTTP/2 streams (RFC 9113
- * §8.5). The core knows only sockets; the handler supplies the HTTP/2 variant.
+ * §8.5). The core knows only sockets; the handler supplies the HTTP/2 variant. An aborter
+ * also tells how a pipe reads its side ({@link #newReader}), as that too differs for HTTP/2.
  */
 @FunctionalInterface
 public interface EndPointAborter
@@ -38,6 +39,17 @@ public interface EndPointAborter
     };
 
     void abort(EndPoint endPoint, Throwable cause);
+
+    /**
+     * @return how the pipe that takes bytes from {@code endPoint} reads them, a new reader for
+     * each pipe; null (the default) for {@code endPoint.fill}. HTTP/2 streams have their own:
+     * Jetty's stream endpoint releases a DATA frame twice when its {@code close} races a
+     * {@code fill} ({@code Http2StreamReader}).
+     */
+    default SourceReader newReader(EndPoint endPoint)
+    {
+        return null;
+    }
 
     /**
      * @return the endpoint of the socket under {@code endPoint}: itself, or the one under its TLS

@@ -22,6 +22,8 @@ import org.eclipse.jetty.util.IteratingCallback;
 final class Pipe extends IteratingCallback
 {
     private final TunnelConnection source;
+    /** Null: the source endpoint's own fill. */
+    private final SourceReader reader;
     private final TunnelConnection sink;
     private final ByteBufferPool pool;
     private final int bufferSize;
@@ -32,6 +34,7 @@ final class Pipe extends IteratingCallback
     Pipe(TunnelConnection source, TunnelConnection sink, ByteBufferPool pool, int bufferSize)
     {
         this.source = source;
+        this.reader = source.aborter().newReader(source.getEndPoint());
         this.sink = sink;
         this.pool = pool;
         this.bufferSize = bufferSize;
@@ -65,7 +68,7 @@ final class Pipe extends IteratingCallback
             buffer = pool.acquire(bufferSize, true);
         ByteBuffer byteBuffer = buffer.getByteBuffer();
         BufferUtil.clear(byteBuffer);
-        int filled = source.getEndPoint().fill(byteBuffer);
+        int filled = reader != null ? reader.fill(byteBuffer) : source.getEndPoint().fill(byteBuffer);
         if (filled > 0)
             return write(byteBuffer);
 
@@ -92,6 +95,7 @@ final class Pipe extends IteratingCallback
     protected void onCompleteSuccess()
     {
         releaseBuffer();
+        releaseReader();
         source.tunnel().onPipeCompleted(this);
     }
 
@@ -99,6 +103,7 @@ final class Pipe extends IteratingCallback
     protected void onCompleteFailure(Throwable cause)
     {
         releaseBuffer();
+        releaseReader();
         source.tunnel().onPipeFailed(this, cause);
     }
 
@@ -109,6 +114,12 @@ final class Pipe extends IteratingCallback
             buffer.release();
             buffer = null;
         }
+    }
+
+    private void releaseReader()
+    {
+        if (reader != null)
+            reader.release();
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.TimeoutException;
 
 import dev.adit.core.EndPointAborter;
+import dev.adit.core.SourceReader;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.HTTP2Stream;
 import org.eclipse.jetty.http2.HTTP2StreamEndPoint;
@@ -41,7 +42,21 @@ public class Http2ClientStreamEndPoint extends HTTP2StreamEndPoint
      * whose TCP side was reset or failed; then closes the endpoint. Other endpoints (not HTTP/2
      * streams) get a TCP reset.
      */
-    public static final EndPointAborter ABORTER = Http2ClientStreamEndPoint::abort;
+    public static final EndPointAborter ABORTER = new EndPointAborter()
+    {
+        @Override
+        public void abort(EndPoint endPoint, Throwable cause)
+        {
+            Http2ClientStreamEndPoint.abort(endPoint, cause);
+        }
+
+        /** The stream's DATA is read by an {@link Http2StreamReader}, not by the endpoint's fill. */
+        @Override
+        public SourceReader newReader(EndPoint endPoint)
+        {
+            return Http2StreamReader.of(endPoint);
+        }
+    };
 
     private final HTTP2Stream stream;
 
