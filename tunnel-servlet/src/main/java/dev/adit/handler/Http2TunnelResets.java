@@ -4,11 +4,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.eclipse.jetty.http2.ErrorCode;
-import org.eclipse.jetty.http2.HTTP2Session;
-import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.frames.DataFrame;
-import org.eclipse.jetty.http2.frames.Frame;
-import org.eclipse.jetty.http2.frames.FrameType;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
 import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
@@ -34,26 +30,28 @@ import org.eclipse.jetty.io.RateControl;
  * Jetty itself sends, are still counted: a client resetting its own streams in a flood still
  * gets its GOAWAY.</p>
  *
- * <p>Nor must the frames that cross a reset on the wire. Jetty counts each DATA and
+ * <p>Nor must the frames that cross Adit's reset on the wire. Jetty counts each DATA and
  * WINDOW_UPDATE frame that arrives for a stream already closed ({@code HTTP2Session.onData},
- * {@code onWindowUpdate}). A client uploading through a tunnel that is reset has up to a stream
- * window of DATA in flight: some hundreds of frames with the default 8 MiB window, which ended
- * the connection with "invalid_data_frame_rate", for CONNECT tunnels (Adit's resets) and POST
- * tunnels (Jetty's RST_STREAM(CANCEL) for the failed exchange) alike. So each RST_STREAM the
- * server writes, whoever asked for it, grants the connection an allowance: a stream receive
- * window of DATA bytes (what the client may have sent before it sees the reset; a frame costs
- * its flow-controlled length, at least 1), and {@value #WINDOW_UPDATES_PER_RESET} WINDOW_UPDATE
- * frames. A {@link HTTP2Session.FrameListener} on the factory's sessions tells the connection's
- * rate control as the frame is written, before the stream is forgotten. Frames for closed
- * streams draw on the allowance and are not counted while it lasts; past it, they are counted
- * as before. The allowance is kept per connection, not per stream, and is capped at the session
- * receive window of DATA (all the client can have in flight) and {@value #MAX_WINDOW_UPDATES}
- * WINDOW_UPDATEs: what goes uncounted is never more than the client could send on open streams,
- * where DATA is not rate controlled at all. Empty DATA frames without END_STREAM and zero
- * WINDOW_UPDATEs, which Jetty's parser counts on every stream, stay counted.</p>
+ * {@code onWindowUpdate}). A client uploading through a tunnel that Adit resets has up to a
+ * stream window of DATA in flight: some hundreds of frames with the default 8 MiB window, which
+ * ended the connection with "invalid_data_frame_rate". So each of Adit's resets grants the
+ * connection an allowance: a stream receive window of DATA (what the client may have sent before
+ * it sees the reset), and {@value #WINDOW_UPDATES_PER_RESET} WINDOW_UPDATE frames. Frames for
+ * closed streams draw on it and are not counted while it lasts; past it, they are counted as
+ * before. A DATA frame costs its flow-controlled length but at least {@value #MIN_FRAME_COST}
+ * bytes, so that one reset lets at most a window / {@value #MIN_FRAME_COST} frames through
+ * (8,192 with the default window), whatever their size: counting frames on closed streams is
+ * Jetty's defence against floods of small frames, and an empty END_STREAM costs nothing in flow
+ * control. The allowance is kept per connection, not per stream, and is capped at the session
+ * receive window and {@value #MAX_WINDOW_UPDATES} WINDOW_UPDATEs. Only Adit's own resets grant
+ * it, not the resets Jetty sends for a client's protocol errors or refused streams, which a
+ * client could provoke at will. Empty DATA frames without END_STREAM and zero WINDOW_UPDATEs,
+ * which Jetty's parser counts on every stream, stay counted.</p>
  *
  * <p>Adit's own frames are told apart by class, which a peer cannot forge: the parser makes
- * plain {@link ResetFrame}s.</p>
+ * plain {@link ResetFrame}s. By the class's name, not by {@code instanceof}: in a WAR the
+ * webapp's copy of Adit sends the frames, and the server's copy (the Jetty module's) counts
+ * them.</p>
  */
 public final class Http2TunnelResets
 {
@@ -61,15 +59,9 @@ public final class Http2TunnelResets
     static final int WINDOW_UPDATES_PER_RESET = 32;
     /** At most this many are left uncounted at any time. */
     static final int MAX_WINDOW_UPDATES = 4096;
-    /** The event {@link ResetsWritten} hands the connection's rate control for each RST_STREAM written. */
-    static final Object RESET_WRITTEN = new Object()
-    {
-        @Override
-        public String toString()
-        {
-            return "RST_STREAM written";
-        }
-    };
+    /** What a DATA frame on a closed stream costs of the allowance at least, in bytes. */
+    static final int MIN_FRAME_COST = 1024;
+    private static final String TUNNEL_RESET_FRAME = TunnelResetFrame.class.getName();
 
     private Http2TunnelResets()
     {
@@ -90,38 +82,21 @@ public final class Http2TunnelResets
     /**
      * Wraps {@code h2}'s rate control factory (Jetty's {@code WindowRateControl.Factory(128)} by
      * default, or an operator's) so that its rate controls pass Adit's tunnel resets and the
-     * frames in flight to the streams reset, as the class says, and hand every other event to
-     * the wrapped one; and adds the listener that reports the resets written to the sessions
-     * {@code h2} makes from now on. The receive windows are read from {@code h2} as each
-     * connection opens. Does nothing if {@code h2}'s factory is Adit's already.
+     * frames in flight to the streams they reset, as the class says, and hand every other event
+     * to the wrapped one. The receive windows are read from {@code h2} as each connection opens.
+     * Does nothing if {@code h2}'s factory is Adit's already.
      */
     public static void install(AbstractHTTP2ServerConnectionFactory h2)
     {
         RateControl.Factory current = h2.getRateControlFactory();
-        if (current instanceof NotCounting)
-            return;
-        h2.setRateControlFactory(new NotCounting(Objects.requireNonNull(current), h2));
-        if (!h2.getEventListeners().contains(ResetsWritten.INSTANCE))
-            h2.addEventListener(ResetsWritten.INSTANCE);
+        if (!(current instanceof NotCounting))
+            h2.setRateControlFactory(new NotCounting(Objects.requireNonNull(current), h2));
     }
 
-    /** Tells a session's rate control of each RST_STREAM as it is written. */
-    private static final class ResetsWritten implements HTTP2Session.FrameListener
+    /** @return whether {@code event} is one of Adit's resets, from this class loader's copy of Adit or another's */
+    private static boolean isAdits(Object event)
     {
-        private static final ResetsWritten INSTANCE = new ResetsWritten();
-
-        @Override
-        public void onOutgoingFrame(Session session, Frame frame)
-        {
-            if (frame.getType() == FrameType.RST_STREAM && session instanceof HTTP2Session http2)
-                http2.getParser().rateControlOnEvent(RESET_WRITTEN);
-        }
-
-        @Override
-        public String toString()
-        {
-            return "Adit's allowance for the frames in flight to reset streams";
-        }
+        return event instanceof ResetFrame && event.getClass().getName().equals(TUNNEL_RESET_FRAME);
     }
 
     private static final class TunnelResetFrame extends ResetFrame
@@ -142,7 +117,7 @@ public final class Http2TunnelResets
         }
     }
 
-    /** One connection's rate control; resets come from any thread, frames from the parser's. */
+    /** One connection's rate control; Adit's resets come from any thread, frames from the parser's. */
     private static final class Allowance implements RateControl
     {
         private final RateControl counting;
@@ -161,17 +136,16 @@ public final class Http2TunnelResets
         @Override
         public boolean onEvent(Object event)
         {
-            if (event == RESET_WRITTEN)
+            // Sent before the stream is forgotten (HTTP2Session.reset), so before its frames count.
+            if (isAdits(event))
             {
                 bytes.getAndUpdate(left -> Math.min(maxBytes, left + bytesPerReset));
                 windowUpdates.getAndUpdate(left -> Math.min(MAX_WINDOW_UPDATES, left + WINDOW_UPDATES_PER_RESET));
                 return true;
             }
-            if (event instanceof TunnelResetFrame)
-                return true;
             // Only DATA for a closed stream gets here, and empty DATA without END_STREAM on any stream.
             if (event instanceof DataFrame data && (data.remaining() > 0 || data.isEndStream())
-                && draw(bytes, Math.max(1, data.flowControlLength())))
+                && draw(bytes, Math.max(MIN_FRAME_COST, data.flowControlLength())))
                 return true;
             // Only WINDOW_UPDATE for a closed stream gets here, and zero ones on any stream.
             if (event instanceof WindowUpdateFrame update && update.getWindowDelta() > 0 && draw(windowUpdates, 1))

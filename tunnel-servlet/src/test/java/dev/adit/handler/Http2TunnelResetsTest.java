@@ -1,7 +1,6 @@
 package dev.adit.handler;
 
 import org.eclipse.jetty.http2.ErrorCode;
-import org.eclipse.jetty.http2.HTTP2Session;
 import org.eclipse.jetty.http2.frames.DataFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.WindowUpdateFrame;
@@ -68,7 +67,7 @@ class Http2TunnelResetsTest
     void aResetLeavesAStreamWindowOfDataInFlightUncounted()
     {
         RateControl rateControl = rateControl();
-        rateControl.onEvent(Http2TunnelResets.RESET_WRITTEN);
+        rateControl.onEvent(Http2TunnelResets.connectError(1));
         // A stream window of full frames, then the END_STREAM the client had queued: none counted.
         for (int i = 0; i < STREAM_WINDOW / FRAME; i++)
             assertThat(rateControl.onEvent(data(1, FRAME, false))).as("frame %d", i).isTrue();
@@ -84,7 +83,7 @@ class Http2TunnelResetsTest
         RateControl rateControl = rateControl();
         // Many quiet tunnels reset: what they leave is at most what the client can have in flight.
         for (int i = 0; i < 100; i++)
-            rateControl.onEvent(Http2TunnelResets.RESET_WRITTEN);
+            rateControl.onEvent(Http2TunnelResets.connectError(2 * i + 1));
         for (int i = 0; i < SESSION_WINDOW / FRAME + LIMIT; i++)
             assertThat(rateControl.onEvent(data(1, FRAME, false))).as("frame %d", i).isTrue();
         assertThat(rateControl.onEvent(data(1, FRAME, false))).isFalse();
@@ -94,7 +93,7 @@ class Http2TunnelResetsTest
     void emptyDataAndZeroWindowUpdatesStayCounted()
     {
         RateControl rateControl = rateControl();
-        rateControl.onEvent(Http2TunnelResets.RESET_WRITTEN);
+        rateControl.onEvent(Http2TunnelResets.connectError(1));
         for (int i = 0; i < LIMIT; i++)
             assertThat(rateControl.onEvent(new DataFrame(1, BufferUtil.EMPTY_BUFFER, false))).isTrue();
         assertThat(rateControl.onEvent(new DataFrame(1, BufferUtil.EMPTY_BUFFER, false))).isFalse();
@@ -107,18 +106,29 @@ class Http2TunnelResetsTest
     void aResetLeavesSomeWindowUpdatesUncounted()
     {
         RateControl rateControl = rateControl();
-        rateControl.onEvent(Http2TunnelResets.RESET_WRITTEN);
+        rateControl.onEvent(Http2TunnelResets.connectError(1));
         for (int i = 0; i < Http2TunnelResets.WINDOW_UPDATES_PER_RESET + LIMIT; i++)
             assertThat(rateControl.onEvent(new WindowUpdateFrame(1, FRAME))).as("update %d", i).isTrue();
         assertThat(rateControl.onEvent(new WindowUpdateFrame(1, FRAME))).isFalse();
     }
 
     @Test
-    void aditsTunnelResetsGrantNothingUntilWritten()
+    void smallFramesCostAtLeastAKibibyte()
+    {
+        // One reset lets through at most a window / MIN_FRAME_COST frames, however small.
+        RateControl rateControl = rateControl();
+        rateControl.onEvent(Http2TunnelResets.cancel(1));
+        for (int i = 0; i < STREAM_WINDOW / Http2TunnelResets.MIN_FRAME_COST + LIMIT; i++)
+            assertThat(rateControl.onEvent(data(1, 1, false))).as("frame %d", i).isTrue();
+        assertThat(rateControl.onEvent(data(1, 1, false))).isFalse();
+    }
+
+    @Test
+    void jettysOwnResetsGrantNothing()
     {
         RateControl rateControl = rateControl();
-        rateControl.onEvent(Http2TunnelResets.connectError(1));
-        for (int i = 0; i < LIMIT; i++)
+        assertThat(rateControl.onEvent(new ResetFrame(1, ErrorCode.REFUSED_STREAM_ERROR.code))).isTrue();
+        for (int i = 0; i < LIMIT - 1; i++)
             assertThat(rateControl.onEvent(data(1, FRAME, false))).isTrue();
         assertThat(rateControl.onEvent(data(1, FRAME, false))).isFalse();
     }
@@ -139,7 +149,6 @@ class Http2TunnelResetsTest
         RateControl.Factory once = h2.getRateControlFactory();
         Http2TunnelResets.install(h2);
         assertThat(h2.getRateControlFactory()).isSameAs(once);
-        assertThat(h2.getEventListeners()).filteredOn(HTTP2Session.FrameListener.class::isInstance).hasSize(1);
     }
 
     @Test
@@ -148,7 +157,7 @@ class Http2TunnelResetsTest
         HTTP2CServerConnectionFactory h2 = factory();
         h2.setInitialStreamRecvWindow(2 * STREAM_WINDOW);
         RateControl rateControl = h2.getRateControlFactory().newRateControl(null);
-        rateControl.onEvent(Http2TunnelResets.RESET_WRITTEN);
+        rateControl.onEvent(Http2TunnelResets.connectError(1));
         for (int i = 0; i < 2 * STREAM_WINDOW / FRAME + LIMIT; i++)
             assertThat(rateControl.onEvent(data(1, FRAME, false))).as("frame %d", i).isTrue();
         assertThat(rateControl.onEvent(data(1, FRAME, false))).isFalse();
