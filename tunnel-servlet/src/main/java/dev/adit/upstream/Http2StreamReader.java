@@ -28,8 +28,11 @@ import org.eclipse.jetty.util.BufferUtil;
  * reader holds is released by the pipe when it ends, never at the same time as a fill.</p>
  *
  * <p>As Jetty's fill: END_STREAM reads as -1 once the bytes before it were read; a stream reset
- * or failed reads as an {@link EofException} (its endpoint is closed too, which aborts the
- * tunnel); the endpoint's fill interest still wakes the pipe, as it demands DATA.</p>
+ * or failed reads as an {@link EofException} from then on, before any frame still queued (its
+ * endpoint is closed too, which aborts the tunnel); the endpoint's fill interest still wakes the
+ * pipe, as it demands DATA. Unlike Jetty's fill, the exception does not carry the stream's own
+ * failure, which Jetty keeps to itself: the tunnel's outcome comes from which side failed, not
+ * from the exception.</p>
  */
 public final class Http2StreamReader implements SourceReader
 {
@@ -56,13 +59,13 @@ public final class Http2StreamReader implements SourceReader
         Stream.Data data = held;
         if (data == null)
         {
+            // First, as Jetty's fill: a reset stream may still hold frames (an END_STREAM read
+            // before the reset), which must not read as a clean end.
+            if (stream instanceof HTTP2Stream http2 ? http2.isResetOrFailed() : stream.isReset())
+                throw new EofException("stream " + stream.getId() + " reset or failed");
             data = stream.readData();
             if (data == null)
-            {
-                if (stream instanceof HTTP2Stream http2 ? http2.isResetOrFailed() : stream.isReset())
-                    throw new EofException("stream " + stream.getId() + " reset or failed");
                 return 0;
-            }
             held = data;
         }
         ByteBuffer source = data.frame().getByteBuffer();
