@@ -47,7 +47,9 @@ import org.eclipse.jetty.util.Promise;
  * pending frame and removes the stream in between: then {@link #onReset} never comes. So a
  * stream closed as reset that this side did not reset reads as reset, without an error code,
  * once {@link #LOST_RESET_GRACE} passed without {@link #onReset} (which otherwise follows
- * {@link #onClosed} at once); a write that fails on such a stream too.
+ * {@link #onClosed} at once), or when the reader's own timeout ends first; a write that fails on
+ * a stream the peer reset waits as long for {@link #onReset}, which Jetty calls after it failed
+ * the write.
  */
 public final class Http2Tunnel implements Tunnel, Stream.Listener {
     static final int MAX_CHUNK = 64 * 1024;
@@ -297,6 +299,10 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
                     left = Math.min(left, grace);
                 }
                 if (left <= 0) {
+                    if (closedAsResetAt != 0) {
+                        failure = lostReset(null); // the caller's timeout is shorter than the grace
+                        break;
+                    }
                     throw new TimeoutException(transport() + " tunnel: no bytes within " + timeout);
                 }
                 TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -357,18 +363,29 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
         } catch (TimeoutException x) {
             throw Http2TunnelClient.timeout(transport() + " tunnel: " + what, timeout);
         } catch (ExecutionException x) {
-            TunnelResetException reset = failure();
+            TunnelResetException reset = resetAfterFailedWrite();
             if (reset != null) {
                 throw new TunnelResetException(reset.getMessage(), reset.errorCode(), x.getCause());
             }
-            boolean lost;
-            synchronized (this) {
-                lost = !resetByUs && stream.isReset();
-            }
-            if (lost) {
-                throw lostReset(x.getCause());
-            }
             throw x.getCause() instanceof Exception e ? e : x;
+        }
+    }
+
+    /**
+     * A write failed: the reset that failed it, if the stream was reset by the peer. Jetty fails
+     * the write before it tells the listener, so this waits for {@link #onReset} up to
+     * {@link #LOST_RESET_GRACE}, and then reports the reset without its code.
+     */
+    private TunnelResetException resetAfterFailedWrite() throws InterruptedException {
+        long deadline = System.nanoTime() + LOST_RESET_GRACE.toNanos();
+        synchronized (this) {
+            if (resetByUs || !stream.isReset()) {
+                return failure;
+            }
+            for (long left; failure == null && (left = deadline - System.nanoTime()) > 0; ) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return failure != null ? failure : lostReset(null);
         }
     }
 
