@@ -15,8 +15,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.adit.testing.Http2Tunnel;
+import dev.adit.testing.Http2TunnelClient;
 import dev.adit.testing.Payloads;
 import dev.adit.testing.TcpTarget;
+import dev.adit.testing.Transport;
+import dev.adit.testing.TunnelClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -166,6 +170,39 @@ class WarDeploymentTest
     {
         JettyBase.Server server = deployed(environment);
         assertAllStreamsEchoed(Commands.run(CLIENT_TIMEOUT, python(server.port("h2c"), "--protocol", protocol, "--path", "/tunnel")), server);
+    }
+
+    /**
+     * Targets that reset make the WAR's Adit reset its tunnels' streams with CONNECT_ERROR, here
+     * 300 in quick succession on one h2c connection, more than the 128 a second that jetty-home's
+     * rate control allows. The webapp's copy of Adit sends those resets and the server's copy
+     * (from {@code adit-connect-path}) must recognise them as Adit's, by class name, or the
+     * client loses its connection and its other tunnels with GOAWAY(ENHANCE_YOUR_CALM).
+     */
+    @ParameterizedTest(name = "{0}: 300 targets resetting do not cost an h2c connection its other tunnels")
+    @ValueSource(strings = {"ee10", "ee11"})
+    void targetsResettingDoNotCostTheConnectionItsOtherTunnels(String environment) throws Exception
+    {
+        JettyBase.Server server = deployed(environment);
+        try (TcpTarget resetting = new TcpTarget(TcpTarget.resetAfter(16));
+             Http2TunnelClient client = TunnelClient.connectH2(Transport.H2C, new InetSocketAddress("127.0.0.1", server.port("h2c")),
+                 Http2TunnelClient.DEFAULT_STREAM_WINDOW, Http2TunnelClient.DEFAULT_SESSION_WINDOW))
+        {
+            Http2Tunnel bystander = client.open(echo.authority(), Map.of(), null, HTTP_TIMEOUT);
+            assertThat(bystander.status()).isEqualTo(200);
+            long start = System.nanoTime();
+            for (int i = 0; i < 300; i++)
+            {
+                Http2Tunnel tunnel = client.open(resetting.authority(), Map.of(), null, HTTP_TIMEOUT);
+                assertThat(tunnel.status()).as("tunnel %d", i).isEqualTo(200);
+                tunnel.sendEndAndAwaitReset(Payloads.random(16), HTTP_TIMEOUT);
+            }
+            long millis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            assertThat(client.goAway()).as("GOAWAY after 300 resets in %d ms:\n%s", millis, server.output()).isNotDone();
+            byte[] ping = Payloads.random(100);
+            bystander.write(ping, HTTP_TIMEOUT);
+            assertThat(bystander.readExactly(ping.length, HTTP_TIMEOUT)).isEqualTo(ping);
+        }
     }
 
     @ParameterizedTest(name = "{0}: python3-h2 echoes byte-exact through POST tunnels over h2c")
