@@ -39,8 +39,8 @@ import org.eclipse.jetty.util.component.AbstractLifeCycle;
  *       for it, and 0 would give streams the connector's idle timeout;</li>
  *   <li>HTTP/2 factories keep their rate control (jetty-home's
  *       {@code jetty.http2.rateControl.maxEventsPerSecond}) but stop counting the resets Adit
- *       sends when a tunnel fails, nor the frames the client still had in flight to any
- *       stream reset ({@link Http2TunnelResets}), so that a client does not lose its
+ *       sends when a tunnel fails, nor the frames the client still had in flight to the
+ *       streams they reset ({@link Http2TunnelResets}), so that a client does not lose its
  *       connection because its targets reset.</li>
  * </ul>
  * <p>Only Jetty's own classes are replaced (by exact class), so a connector is adapted once

@@ -288,19 +288,12 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
         int n;
         synchronized (this) {
             while (chunks.isEmpty() && !eof && failure == null) {
-                long now = System.nanoTime();
-                long left = deadline - now;
-                if (closedAsResetAt != 0) {
-                    long grace = closedAsResetAt + LOST_RESET_GRACE.toNanos() - now;
-                    if (grace <= 0) {
-                        failure = lostReset(null);
-                        break;
-                    }
-                    left = Math.min(left, grace);
-                }
+                boolean closedAsReset = closedAsResetAt != 0;
+                long until = closedAsReset ? Math.min(deadline, closedAsResetAt + LOST_RESET_GRACE.toNanos()) : deadline;
+                long left = until - System.nanoTime();
                 if (left <= 0) {
-                    if (closedAsResetAt != 0) {
-                        failure = lostReset(null); // the caller's timeout is shorter than the grace
+                    if (closedAsReset) {
+                        failure = lostReset(); // the grace, or the caller's shorter timeout, is over
                         break;
                     }
                     throw new TimeoutException(transport() + " tunnel: no bytes within " + timeout);
@@ -385,12 +378,12 @@ public final class Http2Tunnel implements Tunnel, Stream.Listener {
             for (long left; failure == null && (left = deadline - System.nanoTime()) > 0; ) {
                 TimeUnit.NANOSECONDS.timedWait(this, left);
             }
-            return failure != null ? failure : lostReset(null);
+            return failure != null ? failure : lostReset();
         }
     }
 
-    private TunnelResetException lostReset(Throwable cause) {
-        return new TunnelResetException(transport() + " tunnel: RST_STREAM (closed as reset, not reported by Jetty)", TunnelResetException.NO_CODE, cause);
+    private TunnelResetException lostReset() {
+        return new TunnelResetException(transport() + " tunnel: RST_STREAM (closed as reset, not reported by Jetty)", TunnelResetException.NO_CODE, null);
     }
 
     @Override
