@@ -50,6 +50,7 @@ public final class Http2TunnelClient implements TunnelClient {
     private final ScheduledExecutorScheduler scheduler;
     private final int streamWindow;
     private final CompletableFuture<GoAwayFrame> goAway = new CompletableFuture<>();
+    private final CompletableFuture<Throwable> ended = new CompletableFuture<>();
     private volatile Session session;
 
     private Http2TunnelClient(Transport transport, int streamWindow, int sessionWindow, SSLContext tls) {
@@ -95,6 +96,18 @@ public final class Http2TunnelClient implements TunnelClient {
                 @Override
                 public void onGoAway(Session session, GoAwayFrame frame) {
                     h2.goAway.complete(frame);
+                }
+
+                @Override
+                public void onClose(Session session, GoAwayFrame frame, Callback callback) {
+                    h2.ended.complete(null);
+                    super.onClose(session, frame, callback);
+                }
+
+                @Override
+                public void onFailure(Session session, Throwable failure, Callback callback) {
+                    h2.ended.complete(failure);
+                    super.onFailure(session, failure, callback);
                 }
             };
             h2.session = connect(h2.client, transport, proxy, listener).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -185,6 +198,14 @@ public final class Http2TunnelClient implements TunnelClient {
     /** Completes when the proxy sent GOAWAY. */
     public CompletableFuture<GoAwayFrame> goAway() {
         return goAway;
+    }
+
+    /**
+     * Completes when the session ended: with null when it was closed (after a GOAWAY either way),
+     * with the failure when it failed (the connection broken under it, a protocol error).
+     */
+    public CompletableFuture<Throwable> ended() {
+        return ended;
     }
 
     /** Plain CONNECT (RFC 9113 §8.5): only {@code :method} and {@code :authority}. */
