@@ -2,10 +2,12 @@
 // built-in net and http2 modules (shared/notes/peer-figures.md). Run by `bash bench/run --node`
 // against the Adit the Java rows used, and by `--peers` against the peer proxies as well;
 // standalone:
-//   node bench/node/crosscheck.mjs --http PORT [--proxy 'NAME=h1:PORT,h2c:PORT' ...] [--seconds 3] [--reps 3]
+//   node bench/node/crosscheck.mjs --http PORT [--proxy 'NAME=h1:PORT,h2c:PORT' ...] [--cpu 'NAME=PID[,PID...]' ...] [--seconds 3] [--reps 3]
 //   node bench/node/crosscheck.mjs --idle N --proxy 'NAME=VIA:PORT' --pids PID[,PID...]
 // The first form prints a Markdown table: medians over interleaved repetitions, ratios per
-// repetition against the direct path of the same repetition, every proxy measured in each.
+// repetition against the direct path of the same repetition, every proxy measured in each; with
+// --cpu (Adit's name is Adit), also the CPU time those processes of that proxy spent per unit of
+// work in the same windows (user + system, /proc/PID/stat, all their threads).
 // The second holds N tunnels to the echo target through the proxy, each checked with a 1-byte
 // echo, and prints one line with the processes' VmRSS (KiB) before, with the first half held
 // and with all held.
@@ -19,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Resolves with p, or after ms whatever p does: no measurement waits for ever on a stalled peer.
 const bounded = (p, ms) => Promise.race([p, sleep(ms)]);
+// The CPU time in ms of a proxy's processes given by --cpu; NaN for the direct path and others.
+const cpu = (via) => (via.pids ? cpuMillis(via.pids) : NaN);
 
 if (process.argv[2] === '--targets') {
   let discarded = 0;
@@ -40,7 +44,10 @@ function parseArgs(argv) {
   const args = { proxies: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, ''); const value = argv[i + 1];
-    if (key === 'http') args.proxies.unshift({ name: 'Adit', vias: [{ kind: 'h1', port: Number(value) }, { kind: 'h2c', port: Number(value) }] });
+    if (key === 'cpu') {
+      const eq = value.lastIndexOf('=');
+      (args.cpu ??= {})[value.slice(0, eq)] = value.slice(eq + 1).split(',').map(Number);
+    } else if (key === 'http') args.proxies.unshift({ name: 'Adit', vias: [{ kind: 'h1', port: Number(value) }, { kind: 'h2c', port: Number(value) }] });
     else if (key === 'proxy') {
       const eq = value.lastIndexOf('=');
       args.proxies.push({ name: value.slice(0, eq), vias: value.slice(eq + 1).split(',').map((v) => { const [kind, port] = v.split(':'); return { kind, port: Number(port) }; }) });
@@ -49,8 +56,23 @@ function parseArgs(argv) {
   for (const p of args.proxies) for (const v of p.vias) {
     if (!['h1', 'h2c'].includes(v.kind) || !(v.port > 0)) throw new Error(`bad proxy ${p.name}: ${v.kind}:${v.port}`);
     v.proxy = p.name; v.label = `${p.name}, ${v.kind}`;
+    v.pids = args.cpu?.[p.name];
   }
   return args;
+}
+
+// CPU time (user + system) of the processes, in ms: /proc/PID/stat counts in USER_HZ ticks, 100 a
+// second on Linux. A process that is gone counts nothing.
+function cpuMillis(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch { /* gone */ }
+  }
+  return ticks * 10;
 }
 
 async function main() {
@@ -173,11 +195,12 @@ async function main() {
     const pump = () => { while (!stop && s.write(chunk)); if (!stop) s.once('drain', pump); };
     pump();
     await sleep(500);
-    const c0 = await discarded(); const t0 = process.hrtime.bigint();
+    const c0 = await discarded(); const t0 = process.hrtime.bigint(); const k0 = cpu(via);
     await sleep(window * 1000);
-    const c1 = await discarded(); const t1 = process.hrtime.bigint();
+    const c1 = await discarded(); const t1 = process.hrtime.bigint(); const k1 = cpu(via);
     stop = true; s.destroy(); closeH2();
-    return ((c1 - c0) * 8) / (Number(t1 - t0) / 1e9) / 1e9; // Gbit/s
+    // Gbit/s; ms of the proxy's CPU per GB
+    return { value: ((c1 - c0) * 8) / (Number(t1 - t0) / 1e9) / 1e9, cost: (k1 - k0) / ((c1 - c0) / 1e9) };
   }
 
   async function setup(via, window = seconds) {
@@ -198,19 +221,22 @@ async function main() {
     };
     const loops = Array.from({ length: 32 }, loop);
     await sleep(500);
-    const c0 = done; const t0 = process.hrtime.bigint();
+    const c0 = done; const t0 = process.hrtime.bigint(); const k0 = cpu(via);
     await sleep(window * 1000);
-    const c1 = done; const t1 = process.hrtime.bigint();
+    const c1 = done; const t1 = process.hrtime.bigint(); const k1 = cpu(via);
     stop = true; await bounded(Promise.all(loops), 15000); closeH2();
     if (errors > 0) console.error(`node: setup over ${via.label}: ${errors} failed attempts`);
-    return (c1 - c0) / (Number(t1 - t0) / 1e9);
+    // tunnels/s; µs of the proxy's CPU per tunnel
+    return { value: (c1 - c0) / (Number(t1 - t0) / 1e9), cost: ((k1 - k0) * 1000) / (c1 - c0) };
   }
 
   async function echo(via) {
     const s = await open(via, ports.echo);
     s.resume();
     const ping = Buffer.alloc(64); const rtts = [];
+    let k0 = NaN;
     for (let i = -1000; i < 3000; i++) {
+      if (i === 0) k0 = cpu(via);
       const t0 = process.hrtime.bigint();
       const answered = await bounded(new Promise((res) => {
         let got = 0;
@@ -221,15 +247,17 @@ async function main() {
       if (answered !== true) throw new Error('no echo within 10 s');
       if (i >= 0) rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
+    const k1 = cpu(via);
     s.destroy(); closeH2();
     rtts.sort((a, b) => a - b);
-    return rtts[Math.ceil(0.5 * rtts.length) - 1];
+    // µs at p50; µs of the proxy's CPU per round trip
+    return { value: rtts[Math.ceil(0.5 * rtts.length) - 1], cost: ((k1 - k0) * 1000) / rtts.length };
   }
 
   const rows = [
-    ['bulk upload, 1 tunnel', 'Gbit/s', bulkUpload, 'rate'],
-    ['setup, target closes, 32 clients', 'tunnels/s', setup, 'rate'],
-    ['echo RTT p50, 64 B', 'µs', echo, 'latency'],
+    ['bulk upload, 1 tunnel', 'Gbit/s', bulkUpload, 'rate', 'ms/GB'],
+    ['setup, target closes, 32 clients', 'tunnels/s', setup, 'rate', 'µs/tunnel'],
+    ['echo RTT p50, 64 B', 'µs', echo, 'latency', 'µs/round trip'],
   ];
   const vias = args.proxies.flatMap((p) => p.vias);
   // Unrecorded: each proxy's first tunnels (a JIT compiler warms up, pools grow) stay out of the figures.
@@ -238,34 +266,39 @@ async function main() {
       try { await fn(via, 0.5); } catch (e) { closeH2(); console.error(`warm-up ${via.label}: ${e}`); }
     }
   }
-  const results = {};
+  const results = {}; const costs = {};
   for (let rep = 1; rep <= reps; rep++) {
     for (const [name, , fn] of rows) {
       const order = [direct, ...vias];
       if (rep % 2 === 0) order.reverse();
       for (const via of order) {
         await sleep(300);
-        let v;
-        try { v = await fn(via); } catch (e) { v = NaN; closeH2(); console.error(`${name} ${via.label}: ${e}`); }
+        let v; let cost;
+        try { ({ value: v, cost } = await fn(via)); } catch (e) { v = NaN; cost = NaN; closeH2(); console.error(`${name} ${via.label}: ${e}`); }
         ((results[name] ??= {})[via.label] ??= []).push(v);
-        console.error(`node rep ${rep}  ${name} ${via.label}: ${v.toFixed(2)}`);
+        ((costs[name] ??= {})[via.label] ??= []).push(cost);
+        console.error(`node rep ${rep}  ${name} ${via.label}: ${v.toFixed(2)}${Number.isFinite(cost) ? `, CPU ${cost.toFixed(1)}` : ''}`);
       }
     }
   }
   const median = (a) => { const v = a.filter(Number.isFinite).sort((x, y) => x - y); return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const fmt = (x, unit) => (!Number.isFinite(x) ? 'n/a' : unit === 'Gbit/s' ? x.toFixed(2) : Math.round(x).toLocaleString('en'));
   const several = args.proxies.length > 1;
-  console.log(several ? '| row (Node client) | via | unit | direct | proxy | vs direct |' : '| row (Node client) | unit | direct | Adit | Adit vs direct |');
-  console.log(several ? '|---|---|---|---:|---:|---:|' : '|---|---|---:|---:|---:|');
-  for (const [name, unit, , kind] of rows) {
+  const withCpu = vias.some((via) => via.pids);
+  const cpuHead = withCpu ? (several ? ' proxy CPU |' : ' Adit CPU |') : ''; const cpuRule = withCpu ? '---:|' : '';
+  console.log((several ? '| row (Node client) | via | unit | direct | proxy | vs direct |' : '| row (Node client) | unit | direct | Adit | Adit vs direct |') + cpuHead);
+  console.log((several ? '|---|---|---|---:|---:|---:|' : '|---|---|---:|---:|---:|') + cpuRule);
+  for (const [name, unit, , kind, costUnit] of rows) {
     const d = results[name].direct;
     for (const via of vias) {
       const a = results[name][via.label];
       const per = a.map((x, i) => (kind === 'rate' ? x / d[i] : x - d[i]));
       const c = median(per);
       const cmp = !Number.isFinite(c) ? 'n/a' : kind === 'rate' ? c.toFixed(2) : `${c >= 0 ? '+' : ''}${Math.round(c)} µs`;
-      console.log(several ? `| ${name} | ${via.label} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`
-        : `| ${name}, ${via.kind} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`);
+      const k = median(costs[name][via.label]);
+      const cpuCell = !withCpu ? '' : ` ${Number.isFinite(k) ? `${Math.round(k).toLocaleString('en')} ${costUnit}` : '–'} |`;
+      console.log((several ? `| ${name} | ${via.label} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`
+        : `| ${name}, ${via.kind} | ${unit} | ${fmt(median(d), unit)} | ${fmt(median(a), unit)} | ${cmp} |`) + cpuCell);
     }
   }
   targets.kill();

@@ -182,7 +182,7 @@ public final class Bench {
                 }
             }
             if (options.node) {
-                nodeTable = nodeCrossCheck(adit.ports());
+                nodeTable = nodeCrossCheck(adit);
             }
         }
     }
@@ -190,15 +190,18 @@ public final class Bench {
     /**
      * bench/node/crosscheck.mjs against the same Adit: Node's clients and targets, as in the
      * peer figures, so that those rows' ratios stand beside the peers' without the question of
-     * how fast the direct path's client is. Its table, or why there is none.
+     * how fast the direct path's client is; with each proxy's CPU time per unit of work (a
+     * chain's: the front and its squid together). Its table, or why there is none.
      */
-    private String nodeCrossCheck(Ports ports) {
+    private String nodeCrossCheck(AditProcess adit) {
+        Ports ports = adit.ports();
         List<Peers.Running> running = new ArrayList<>();
         try {
             List<String> command = new ArrayList<>(List.of("node", root.resolve("bench/node/crosscheck.mjs").toString(),
                 "--http", Integer.toString(ports.http()),
                 "--seconds", Double.toString(options.bulkSeconds),
-                "--reps", Integer.toString(options.reps)));
+                "--reps", Integer.toString(options.reps),
+                "--cpu", "Adit=" + adit.pid()));
             if (options.peers) {
                 Peers peers = new Peers(root, work);
                 for (Peers.Peer peer : Peers.ALL) {
@@ -209,6 +212,11 @@ public final class Bench {
                         Peers.Running r = peers.start(peer);
                         running.add(r);
                         command.addAll(List.of("--proxy", r.proxyArgument(peer.vias())));
+                        List<Long> pids = new ArrayList<>(r.pids());
+                        if (r.backend != null) {
+                            pids.addAll(r.backend.pids());
+                        }
+                        command.addAll(List.of("--cpu", peer.name() + "=" + String.join(",", pids.stream().map(String::valueOf).toList())));
                     } catch (Exception x) {
                         log("peer %s did not start: %s", peer.name(), x.getMessage());
                     }
@@ -461,7 +469,10 @@ public final class Bench {
         if (nodeTable != null) {
             out.append("Cross-check with Node's clients and targets (bench/node/crosscheck.mjs, Node ")
                 .append(nodeVersion()).append(options.peers ? ", same Adit, and the peer proxies installed here measured in the same repetitions, each against the same direct path"
-                    : ", same Adit").append(", same windows and repetitions):\n\n").append(nodeTable).append('\n');
+                    : ", same Adit").append(", same windows and repetitions; ")
+                .append(options.peers ? "proxy CPU: each proxy's" : "Adit CPU: Adit's")
+                .append(" own CPU time, user and system, per unit of work in the same windows")
+                .append(options.peers ? " (a chain's: its front and the squid behind it together)" : "").append("):\n\n").append(nodeTable).append('\n');
         }
         if (!peerIdle.isEmpty()) {
             out.append("Idle memory the peers' way, for Adit and the peers alike (bench/node/crosscheck.mjs --idle): each proxy started fresh, ")
