@@ -227,10 +227,10 @@ class Http2ChurnTest
      *
      * <p>The client sees that GOAWAY when it reads it before its own flood's writes fail. When
      * Adit closes the connection with frames of the flood still unread, its kernel answers them
-     * with a TCP reset; the client's next write then fails with a broken pipe, and Jetty's client
-     * ends the session on that failure without reading the GOAWAY (seen in 2 of some 30 suite
-     * runs under load). Then the test takes the cause from Adit's side: its rate control
-     * refused the connection.</p>
+     * with a TCP reset; the client's next write then fails (a broken pipe, or a connection
+     * reset), and Jetty's client ends the session on that failure without reading the GOAWAY
+     * (seen in 2 of some 30 suite runs under load). Then the test takes the cause from Adit's
+     * side: its rate control refused the connection.</p>
      */
     @Test
     void aResetFloodIsAnsweredWithGoAway() throws Exception
