@@ -62,7 +62,7 @@ function parseArgs(argv) {
 }
 
 // CPU time (user + system) of the processes, in ms: /proc/PID/stat counts in USER_HZ ticks, 100 a
-// second on Linux. A process that is gone counts nothing.
+// second on Linux. NaN when one of them is gone: its time can no longer be read.
 function cpuMillis(pids) {
   let ticks = 0;
   for (const pid of pids) {
@@ -70,7 +70,9 @@ function cpuMillis(pids) {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
-    } catch { /* gone */ }
+    } catch {
+      return NaN;
+    }
   }
   return ticks * 10;
 }
