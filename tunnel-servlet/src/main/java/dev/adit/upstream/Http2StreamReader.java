@@ -69,17 +69,7 @@ public final class Http2StreamReader implements SourceReader
             held = data;
         }
         ByteBuffer source = data.frame().getByteBuffer();
-        int length = 0;
-        if (source.hasRemaining())
-        {
-            int sinkPosition = BufferUtil.flipToFill(sink);
-            length = Math.min(source.remaining(), sink.remaining());
-            int sourceLimit = source.limit();
-            source.limit(source.position() + length);
-            sink.put(source);
-            source.limit(sourceLimit);
-            BufferUtil.flipToFlush(sink, sinkPosition);
-        }
+        int length = BufferUtil.append(sink, source);
         if (!source.hasRemaining())
         {
             boolean last = data.frame().isEndStream();
