@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 import dev.adit.testing.Http2Tunnel;
 import dev.adit.testing.Http2TunnelClient;
@@ -279,30 +280,15 @@ class Http2ChurnTest
     private static AtomicInteger countRateControlRefusals(AditFixture adit)
     {
         AtomicInteger refusals = new AtomicInteger();
-        for (Connector connector : adit.server.getConnectors())
+        for (AbstractHTTP2ServerConnectionFactory h2 : http2Factories(adit))
         {
-            for (ConnectionFactory factory : connector.getConnectionFactories())
+            h2.setRateControlFactory(wrapped(h2.getRateControlFactory(), rateControl -> event ->
             {
-                if (factory instanceof AbstractHTTP2ServerConnectionFactory h2)
-                {
-                    RateControl.Factory installed = h2.getRateControlFactory();
-                    h2.setRateControlFactory(new RateControl.Factory()
-                    {
-                        @Override
-                        public RateControl newRateControl(EndPoint endPoint)
-                        {
-                            RateControl rateControl = installed.newRateControl(endPoint);
-                            return event ->
-                            {
-                                boolean allowed = rateControl.onEvent(event);
-                                if (!allowed)
-                                    refusals.incrementAndGet();
-                                return allowed;
-                            };
-                        }
-                    });
-                }
-            }
+                boolean allowed = rateControl.onEvent(event);
+                if (!allowed)
+                    refusals.incrementAndGet();
+                return allowed;
+            }));
         }
         return refusals;
     }
@@ -315,30 +301,42 @@ class Http2ChurnTest
     private static Map<String, AtomicInteger> countRateControlledEvents(AditFixture adit)
     {
         Map<String, AtomicInteger> counted = new ConcurrentHashMap<>();
+        for (AbstractHTTP2ServerConnectionFactory h2 : http2Factories(adit))
+        {
+            h2.setRateControlFactory(wrapped(new WindowRateControl.Factory(128), rateControl -> event ->
+            {
+                counted.computeIfAbsent(event.getClass().getSimpleName(), k -> new AtomicInteger()).incrementAndGet();
+                return rateControl.onEvent(event);
+            }));
+            Http2TunnelResets.install(h2);
+        }
+        return counted;
+    }
+
+    private static List<AbstractHTTP2ServerConnectionFactory> http2Factories(AditFixture adit)
+    {
+        List<AbstractHTTP2ServerConnectionFactory> factories = new ArrayList<>();
         for (Connector connector : adit.server.getConnectors())
         {
             for (ConnectionFactory factory : connector.getConnectionFactories())
             {
                 if (factory instanceof AbstractHTTP2ServerConnectionFactory h2)
-                {
-                    RateControl.Factory jettys = new WindowRateControl.Factory(128);
-                    h2.setRateControlFactory(new RateControl.Factory()
-                    {
-                        @Override
-                        public RateControl newRateControl(EndPoint endPoint)
-                        {
-                            RateControl rateControl = jettys.newRateControl(endPoint);
-                            return event ->
-                            {
-                                counted.computeIfAbsent(event.getClass().getSimpleName(), k -> new AtomicInteger()).incrementAndGet();
-                                return rateControl.onEvent(event);
-                            };
-                        }
-                    });
-                    Http2TunnelResets.install(h2);
-                }
+                    factories.add(h2);
             }
         }
-        return counted;
+        return factories;
+    }
+
+    /** A factory whose rate controls are {@code factory}'s, each wrapped by {@code wrap}. */
+    private static RateControl.Factory wrapped(RateControl.Factory factory, UnaryOperator<RateControl> wrap)
+    {
+        return new RateControl.Factory()
+        {
+            @Override
+            public RateControl newRateControl(EndPoint endPoint)
+            {
+                return wrap.apply(factory.newRateControl(endPoint));
+            }
+        };
     }
 }
